@@ -1,0 +1,149 @@
+"""The drainer: moves spooled scans into the store in batches and advances the checkpoint.
+
+Runs in every worker as an asyncio task (store I/O in a thread). When the store is down it
+keeps the spool and retries with back-off; on start-up and every few seconds it adopts spools
+left by dead workers. A replay after a crash is harmless: the writer skips known scan ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from scanroute.capture.event import ScanEvent, decode_event
+from scanroute.capture.spool import Spool, orphaned, remove_spool
+from scanroute.observability import metrics
+
+log = logging.getLogger("scanroute.drainer")
+ADOPT_EVERY = 5.0
+MAX_BACKOFF = 5.0
+
+
+class Sink(Protocol):
+    """Where drained scans go: the store (``StoreSink``) or a Redis Stream (``StreamSink``)."""
+
+    def deliver(self, lines: Sequence[bytes], events: list[ScanEvent]) -> int:
+        """Hand over a batch; returns how many events were newly stored (0 when only queued)."""
+
+
+class Drainer:
+    """Drains one worker's spool (and orphans) into a sink."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        sink: Sink,
+        *,
+        root: Path,
+        batch: int = 5000,
+        interval: float = 0.25,
+        max_bytes: int = 1 << 30,
+        on_stored: Callable[[list[ScanEvent]], None] | None = None,
+    ) -> None:
+        self.spool = spool
+        self.sink = sink
+        self.root = root
+        self.batch = batch
+        self.interval = interval
+        self.max_bytes = max_bytes
+        self.on_stored = on_stored
+        self._stopping = asyncio.Event()
+        self._last_adopt = 0.0
+
+    def drain_once(self, spool: Spool | None = None, *, final: bool = False) -> int:
+        """Move one batch from ``spool`` (default: our own) to the store; returns events read."""
+        spool = spool or self.spool
+        start = spool.checkpoint()
+        got = spool.read(start, self.batch, final=final)
+        if not got.lines:
+            if got.end != start:
+                spool.commit(got.end)
+            return 0
+        events = []
+        for line in got.lines:
+            try:
+                events.append(decode_event(line))
+            except msgspec.DecodeError:
+                metrics.spool_corrupt.inc()
+                log.error("skipping an unreadable spool record: %r", line[:200])
+        stored = self.sink.deliver(got.lines, events)
+        spool.commit(got.end)
+        metrics.drain_batch.observe(len(events))
+        if events:
+            lag = time.time() - events[-1].ts / 1_000_000
+            metrics.drain_lag.set(max(lag, 0.0))
+        if self.on_stored is not None and stored:
+            self.on_stored(events)
+        return len(got.lines)
+
+    def drain_all(self, spool: Spool | None = None, *, final: bool = False) -> int:
+        """Drain until the spool is empty; returns events read."""
+        total = 0
+        while n := self.drain_once(spool, final=final):
+            total += n
+        return total
+
+    def adopt_orphans(self) -> int:
+        """Drain and remove the spools of workers that are gone."""
+        total = 0
+        for path in orphaned(self.root, own=self.spool.dir):
+            orphan = Spool(path, owner=False)
+            total += self.drain_all(orphan, final=True)
+            remove_spool(path)
+        if total:
+            log.info("replayed %d scans left by stopped workers", total)
+        return total
+
+    def _tick(self) -> int:
+        try:
+            now = time.monotonic()
+            if now - self._last_adopt >= ADOPT_EVERY:
+                self._last_adopt = now
+                self.adopt_orphans()
+            return self.drain_all()
+        finally:  # measured even (above all) when the store is unreachable
+            self.check_depth()
+
+    def check_depth(self) -> int:
+        """Update the spool-depth gauge and raise the alarm past ``max_bytes``; returns the depth."""
+        pending = self.spool.pending_bytes()
+        metrics.spool_bytes.set(pending)
+        if pending > self.max_bytes:
+            metrics.spool_alarm.set(1)
+            log.error(
+                "scan spool holds %d bytes (limit %d): is the store reachable?", pending, self.max_bytes
+            )
+        else:
+            metrics.spool_alarm.set(0)
+        return pending
+
+    async def run(self) -> None:
+        """Drain forever (until ``stop``), backing off while the store is unreachable."""
+        delay = self.interval
+        while not self._stopping.is_set():
+            try:
+                await asyncio.to_thread(self._tick)
+                delay = self.interval
+                metrics.store_up.set(1)
+            except Exception as exc:  # noqa: BLE001 - the store may be down; the spool keeps everything
+                metrics.store_up.set(0)
+                metrics.drain_errors.inc()
+                log.warning("drain failed, will retry: %s", str(exc).splitlines()[0] if str(exc) else exc)
+                delay = min(max(delay * 2, 0.5), MAX_BACKOFF)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+
+    async def stop(self, *, timeout: float = 10.0) -> None:
+        """Stop the loop and drain what is left (graceful shutdown); the spool keeps any rest."""
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.drain_all), timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - leftovers are replayed at the next start
+            log.warning("could not drain everything at shutdown (kept in the spool): %s", exc)

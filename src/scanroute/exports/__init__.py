@@ -1,0 +1,1 @@
+"""Exports: scans, conversions, attribution credits and rollups as streamed CSV or Parquet."""

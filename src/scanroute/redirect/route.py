@@ -1,0 +1,78 @@
+"""A code compiled for the redirect path (immutable; rebuilt when the code changes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from scanroute.routing import RoutableCode, compile_code, merge_utm
+
+HISTORY_KEYS = frozenset({"visitor", "nth_scan"})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Everything the handler needs to answer a scan of one code."""
+
+    code_id: int
+    workspace_id: int
+    slug: str
+    static: bool
+    status: str
+    routable: RoutableCode | None
+    payload: str | None
+    utm: dict[str, str]
+    campaign_id: int | None
+    placement_id: int | None
+    creative: str | None
+    expires_at: datetime | None
+    scan_limit: int | None
+    fallback: str | None
+    append_scan_id: bool
+    forward_query: bool
+    issue_coupon: bool
+    needs_history: bool
+    splits: bool
+    has_caps: bool
+    version: int
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Route:
+        """Compile a stored record (see ``storage.routes``)."""
+        rules = rec.get("rules") or []
+        options = rec.get("options") or {}
+        static = rec["kind"] == "static"
+        tz = rec.get("timezone") or rec.get("workspace_timezone")
+        routable = None if static else compile_code(str(rec["id"]), rec["destination"] or "", tz, rules)
+        whens = [r.get("when") or {} for r in rules if isinstance(r, dict)]
+        needs_history = any(isinstance(w, dict) and HISTORY_KEYS & set(w) for w in whens)
+        has_caps = any(
+            isinstance(r, dict)
+            and ("cap" in r or any(isinstance(v, dict) and "cap" in v for v in (r.get("variants") or [])))
+            for r in rules
+        )
+        expires = rec.get("expires_at")
+        return cls(
+            code_id=rec["id"],
+            workspace_id=rec["workspace_id"],
+            slug=rec["slug"],
+            static=static,
+            status=rec["status"],
+            routable=routable,
+            payload=rec.get("payload"),
+            utm=merge_utm(rec.get("campaign_utm") or {}, rec.get("utm") or {}),
+            campaign_id=rec.get("campaign_id"),
+            placement_id=rec.get("placement_id"),
+            creative=rec.get("creative"),
+            expires_at=datetime.fromisoformat(expires) if isinstance(expires, str) else expires,
+            scan_limit=rec.get("scan_limit"),
+            fallback=rec.get("fallback_url"),
+            append_scan_id=bool(options.get("append_scan_id", True)),
+            forward_query=bool(options.get("forward_query", False)),
+            issue_coupon=bool(options.get("issue_coupon", False)),
+            needs_history=needs_history,
+            splits=any(isinstance(r, dict) and "variants" in r for r in rules),
+            has_caps=has_caps,
+            version=rec.get("version", 1),
+        )

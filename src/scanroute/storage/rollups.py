@@ -1,0 +1,392 @@
+"""Incremental upkeep of the analytics rollups (local time of each workspace).
+
+Three entry points, each to be called inside the transaction that wrote the raw rows:
+
+- ``add_scans`` — newly stored scans (``ScanWriter`` calls it after its own rollups, so that
+  ``daily_visitors`` already holds the batch): scans, bot scans, first and second scans of each
+  visitor-code-day (unique and returning visitors) and any landing beacons that came first;
+- ``add_beacons`` — newly inserted ``beacon_events`` rows: "arrived" and the first engagement of
+  a scan that is already stored (beacons that come before their scan are counted by
+  ``add_scans``);
+- ``sync_credits`` — after ``attribution_credits`` of some conversions were (re)computed: replaces
+  their ``rollup_credits`` rows (credit, value, the touch's scan dimensions, local day and hour).
+
+``analytics.rebuild`` recomputes the same tables from raw rows with the same rules.
+"""
+
+# ruff: noqa: S608 - SQL is assembled from schema names and integers computed here, never from input
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple_
+
+from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, offset_case, segments, zone
+from scanroute.capture.event import ScanEvent
+from scanroute.storage.schema import (
+    ROLLUP_METRICS,
+    attribution_credits,
+    beacon_events,
+    daily_visitors,
+    rollup_credits,
+    rollup_day_codes,
+    rollup_day_dims,
+    rollup_day_geo,
+    rollup_hour_codes,
+    rollup_hour_dims,
+    scans,
+    workspaces,
+)
+
+ARRIVED = "arrived"
+"""The beacon kind that says the visitor's browser reached the landing page; any other kind is
+an engagement step (a scan counts as engaged once, whatever and however many steps it made)."""
+
+CODE_KEYS = ("code_id", "campaign_id", "placement_id", "creative")
+SCAN_TABLES: tuple[Table, ...] = (
+    rollup_day_codes,
+    rollup_hour_codes,
+    rollup_day_dims,
+    rollup_hour_dims,
+    rollup_day_geo,
+)
+CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
+
+Fact = dict[str, Any]
+Metrics = list[int]
+
+
+def time_key(table: Table) -> str:
+    """``day`` or ``hour``: the time column a rollup table is keyed by."""
+    return "day" if "day" in table.c else "hour"
+
+
+def key_columns(table: Table) -> tuple[str, ...]:
+    """The primary-key columns of a rollup table, in order."""
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+def zones(conn: Connection, workspace_ids: Iterable[int]) -> dict[int, ZoneInfo]:
+    """The time zone of each workspace (UTC for one that no longer exists)."""
+    ids = sorted(set(workspace_ids))
+    found = {
+        int(r.id): zone(r.timezone)
+        for r in conn.execute(select(workspaces.c.id, workspaces.c.timezone).where(workspaces.c.id.in_(ids)))
+    }
+    return {i: found.get(i, zone("UTC")) for i in ids}
+
+
+def _fact(ws: int, local_s: int, m: Any) -> Fact:
+    """Rollup key values of one scan: local hour and day plus dimensions (None → 0 or '')."""
+    return {
+        "workspace_id": ws,
+        "hour": local_s // HOUR,
+        "day": local_s // DAY,
+        "code_id": m["code_id"],
+        "campaign_id": m["campaign_id"] or 0,
+        "placement_id": m["placement_id"] or 0,
+        "creative": m["creative"] or "",
+        "device": m["device"] or "",
+        "os": m["os"] or "",
+        "browser": m["browser"] or "",
+        "country": m["country"] or "",
+        "region": m["region"] or "",
+        "city": m["city"] or "",
+    }
+
+
+class Accumulator:
+    """Adds metric vectors per rollup row, then writes them with one upsert per table."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Table, dict[tuple[Any, ...], Metrics]] = {t: {} for t in SCAN_TABLES}
+
+    def add(self, fact: Fact, **metrics: int) -> None:
+        """Add metrics (names from ``ROLLUP_METRICS``) to every table's row for ``fact``."""
+        delta = [metrics.get(m, 0) for m in ROLLUP_METRICS]
+        for table, rows in self.rows.items():
+            key = tuple(fact[k] for k in key_columns(table))
+            acc = rows.setdefault(key, [0] * len(delta))
+            for i, v in enumerate(delta):
+                acc[i] += v
+
+    def write(self, conn: Connection) -> None:
+        """Upsert the accumulated rows (adding to existing counters)."""
+        from scanroute.storage.scans import _upsert
+
+        for table, rows in self.rows.items():
+            names = key_columns(table)
+            payload = [
+                dict(zip(names, key, strict=True)) | dict(zip(ROLLUP_METRICS, values, strict=True))
+                for key, values in rows.items()
+            ]
+            _upsert(conn, table, payload, names, ROLLUP_METRICS)
+
+
+def _event_fields(e: ScanEvent) -> dict[str, Any]:
+    return {
+        "code_id": e.code,
+        "campaign_id": e.campaign,
+        "placement_id": e.placement,
+        "creative": e.creative,
+        "device": e.device,
+        "os": e.os,
+        "browser": e.browser,
+        "country": e.country,
+        "region": e.region,
+        "city": e.city,
+    }
+
+
+def _utc_day(e: ScanEvent) -> date:
+    return datetime.fromtimestamp(e.ts / 1_000_000, UTC).date()
+
+
+_SCAN_DIMS = (
+    scans.c.id,
+    scans.c.workspace_id,
+    scans.c.ts,
+    scans.c.code_id,
+    scans.c.campaign_id,
+    scans.c.placement_id,
+    scans.c.creative,
+    scans.c.device,
+    scans.c.os,
+    scans.c.browser,
+    scans.c.country,
+    scans.c.region,
+    scans.c.city,
+)
+
+
+def add_scans(conn: Connection, events: Sequence[ScanEvent]) -> None:
+    """Fold newly stored scans into the rollups (after ``daily_visitors`` took the batch)."""
+    batch = sorted((e for e in events if e.code is not None and e.ws), key=lambda e: (e.ts, e.id))
+    if not batch:
+        return
+    tz = zones(conn, {e.ws for e in batch})
+    beacons = _beacon_flags(conn, [e.id for e in batch if not e.bot])
+    acc = Accumulator()
+    for e in batch:
+        fact = _fact(e.ws, local_seconds(tz[e.ws], e.ts), _event_fields(e))
+        if e.bot:
+            acc.add(fact, bot_scans=1)
+            continue
+        arrived, engaged = beacons.get(e.id, (0, 0))
+        acc.add(fact, scans=1, arrived=arrived, engaged=engaged)
+    _visitor_days(conn, [e for e in batch if not e.bot and e.visitor], tz, acc)
+    acc.write(conn)
+
+
+# A scan of a visitor-code-day as the first/second-scan rule sees it: (ts µs, id, new?, dimensions).
+_Member = tuple[int, str, bool, Any]
+
+
+def _visitor_days(
+    conn: Connection, humans: Sequence[ScanEvent], tz: dict[int, ZoneInfo], acc: Accumulator
+) -> None:
+    """Count the first (unique) and second (returning) scan of each visitor-code-day.
+
+    The first and second are by time, not by arrival: when a batch brings a scan earlier than
+    one stored before (two workers drained out of order), the credit moves to it.
+    """
+    groups: dict[tuple[Any, ...], list[_Member]] = defaultdict(list)
+    for e in humans:
+        groups[(e.ws, _utc_day(e), e.code, e.visitor)].append((e.ts, e.id, True, _event_fields(e)))
+    stored = _stored_scans_of_visitors(conn, groups)
+    _add_stored(conn, {k: m for k, m in groups.items() if stored.get(k, len(m)) > len(m)})
+    for (ws, *_), members in groups.items():
+        members.sort(key=lambda m: (m[0], m[1]))
+        old = [m for m in members if not m[2]]
+        for rank, field in enumerate(("visitors", "returning_visitors")):
+            now, before = members[rank : rank + 1], old[rank : rank + 1]
+            if now == before:
+                continue
+            moves = [(m, 1) for m in now] + [(m, -1) for m in before]
+            for member, sign in moves:
+                acc.add(_fact(ws, local_seconds(tz[ws], member[0]), member[3]), **{field: sign})
+
+
+def _add_stored(conn: Connection, groups: dict[tuple[Any, ...], list[_Member]]) -> None:
+    """Add the scans stored before this batch to the groups that had some."""
+    if not groups:
+        return
+    fresh = {m[1] for members in groups.values() for m in members}
+    by_ws: dict[int, set[str]] = defaultdict(set)
+    for ws, _, _, visitor in groups:
+        by_ws[ws].add(visitor)
+    for ws, visitors in by_ws.items():
+        names = sorted(visitors)
+        stmt = select(*_SCAN_DIMS, scans.c.visitor).where(
+            scans.c.workspace_id == ws,
+            scans.c.visitor.in_(bindparam("v", expanding=True)),
+            scans.c.is_bot.is_(False),
+            scans.c.code_id.is_not(None),
+        )
+        for start in range(0, len(names), CHUNK):
+            for r in conn.execute(stmt, {"v": names[start : start + CHUNK]}):
+                key = (ws, r.ts.astimezone(UTC).date(), r.code_id, r.visitor)
+                if key in groups and r.id not in fresh:
+                    groups[key].append((epoch_us(r.ts), r.id, False, r._mapping))
+
+
+def _stored_scans_of_visitors(
+    conn: Connection, keys: Iterable[tuple[int, date, int | None, str | None]]
+) -> dict[tuple[Any, ...], int]:
+    """``daily_visitors.scans`` of each (workspace, day, code, visitor) key."""
+    by_ws: dict[int, list[tuple[date, int | None, str | None]]] = defaultdict(list)
+    for ws, day, code, visitor in keys:
+        by_ws[ws].append((day, code, visitor))
+    dv = daily_visitors.c
+    found: dict[tuple[Any, ...], int] = {}
+    for ws, items in by_ws.items():
+        for start in range(0, len(items), CHUNK // 3):
+            chunk = items[start : start + CHUNK // 3]
+            stmt = select(dv.day, dv.code_id, dv.visitor, dv.scans).where(
+                dv.workspace_id == ws, tuple_(dv.day, dv.code_id, dv.visitor).in_(chunk)
+            )
+            for r in conn.execute(stmt):
+                found[(ws, r.day, r.code_id, r.visitor)] = int(r.scans)
+    return found
+
+
+def _beacon_flags(conn: Connection, scan_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(arrived, engaged) of scans whose beacons are already stored."""
+    kinds: dict[str, set[str]] = defaultdict(set)
+    stmt = select(beacon_events.c.scan_id, beacon_events.c.kind).where(
+        beacon_events.c.scan_id.in_(bindparam("ids", expanding=True))
+    )
+    for start in range(0, len(scan_ids), CHUNK):
+        for r in conn.execute(stmt, {"ids": list(scan_ids[start : start + CHUNK])}):
+            kinds[r.scan_id].add(r.kind)
+    return {sid: (int(ARRIVED in ks), int(bool(ks - {ARRIVED}))) for sid, ks in kinds.items()}
+
+
+def add_beacons(conn: Connection, rows: Sequence[tuple[str, str]]) -> None:
+    """Count newly inserted beacon rows ``(scan_id, kind)`` against their (stored, human) scans.
+
+    Call it after inserting them, with exactly the rows that were new (an upsert that only kept
+    the first time of a known row must not pass it again).
+    """
+    new_kinds: dict[str, set[str]] = defaultdict(set)
+    for scan_id, kind in rows:
+        new_kinds[scan_id].add(kind)
+    ids = list(new_kinds)
+    if not ids:
+        return
+    stored: dict[str, Any] = {}
+    engaged_kinds: Counter[str] = Counter()
+    scan_stmt = select(*_SCAN_DIMS).where(
+        scans.c.id.in_(bindparam("ids", expanding=True)),
+        scans.c.is_bot.is_(False),
+        scans.c.code_id.is_not(None),
+    )
+    kind_stmt = select(beacon_events.c.scan_id).where(
+        beacon_events.c.scan_id.in_(bindparam("ids", expanding=True)), beacon_events.c.kind != ARRIVED
+    )
+    for start in range(0, len(ids), CHUNK):
+        chunk = {"ids": ids[start : start + CHUNK]}
+        stored.update({r.id: r._mapping for r in conn.execute(scan_stmt, chunk)})
+        engaged_kinds.update(r.scan_id for r in conn.execute(kind_stmt, chunk))
+    if not stored:
+        return
+    tz = zones(conn, {int(m["workspace_id"]) for m in stored.values()})
+    acc = Accumulator()
+    for scan_id, m in stored.items():
+        kinds = new_kinds[scan_id]
+        fresh_engaged = len(kinds - {ARRIVED})
+        first_engagement = fresh_engaged > 0 and engaged_kinds[scan_id] == fresh_engaged
+        if ARRIVED not in kinds and not first_engagement:
+            continue
+        ws = int(m["workspace_id"])
+        acc.add(
+            _fact(ws, local_seconds(tz[ws], epoch_us(m["ts"])), m),
+            arrived=int(ARRIVED in kinds),
+            engaged=int(first_engagement),
+        )
+    acc.write(conn)
+
+
+def ts_param(conn: Connection, moment: datetime) -> Any:
+    """A UTC timestamp as a raw SQL parameter comparable with stored ``UtcDateTime`` values."""
+    moment = moment.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite storage format
+    return moment
+
+
+def epoch_sql(conn: Connection, column: str) -> str:
+    """SQL for the whole UTC epoch seconds of a timestamp column."""
+    if conn.dialect.name == "postgresql":  # date_part (double) sorts and groups faster than numeric
+        return f"CAST(floor(date_part('epoch', {column})) AS BIGINT)"
+    return f"unixepoch({column})"
+
+
+def insert_credits(
+    conn: Connection,
+    workspace_id: int,
+    where: str,
+    params: dict[str, Any],
+    days: tuple[int, int] | None = None,
+) -> None:
+    """INSERT INTO rollup_credits from ``attribution_credits ac`` rows matching ``where``.
+
+    The local day and hour come from the conversion time; the touch's device, OS, browser and
+    geography from its scan. ``where`` is trusted SQL over ``ac`` with bound ``params``; ``days``
+    keeps only conversions whose local day number lies in that inclusive range.
+    """
+    ac = attribution_credits.c
+    span = conn.execute(
+        text(
+            f"SELECT min(ac.converted_at) AS lo, max(ac.converted_at) AS hi FROM attribution_credits ac "
+            f"WHERE ac.workspace_id = :ws AND {where}"
+        ).columns(lo=ac.converted_at.type, hi=ac.converted_at.type),
+        {"ws": workspace_id, **params},
+    ).one()
+    if span.lo is None:
+        return
+    tz = zones(conn, [workspace_id])[workspace_id]
+    epoch = epoch_sql(conn, "ac.converted_at")
+    offsets = segments(tz, int(span.lo.timestamp()) - 1, int(span.hi.timestamp()) + 1)
+    local = f"({epoch} + {offset_case(epoch, offsets)})"
+    conn.execute(
+        text(
+            "INSERT INTO rollup_credits (workspace_id, model, day, conversion_id, scan_id, hour, code_id,"
+            " campaign_id, placement_id, creative, device, os, browser, country, region, city,"
+            " credit_ppm, value_minor, is_order) "
+            f"SELECT ac.workspace_id, ac.model, {local} / {DAY}, ac.conversion_id, ac.scan_id,"
+            f" {local} / {HOUR},"
+            " COALESCE(ac.code_id, 0), COALESCE(ac.campaign_id, 0), COALESCE(ac.placement_id, 0),"
+            " COALESCE(ac.creative, ''), COALESCE(s.device, ''), COALESCE(s.os, ''), COALESCE(s.browser, ''),"
+            " COALESCE(s.country, ''), COALESCE(s.region, ''), COALESCE(s.city, ''),"
+            " ac.credit_ppm, ac.value_minor, COALESCE(c.value_reporting_minor, 0) > 0"
+            " FROM attribution_credits ac JOIN conversions c ON c.id = ac.conversion_id"
+            " LEFT JOIN scans s ON s.id = ac.scan_id"
+            f" WHERE ac.workspace_id = :ws AND {where}"
+            + ("" if days is None else f" AND {local} / {DAY} BETWEEN {int(days[0])} AND {int(days[1])}")
+        ),
+        {"ws": workspace_id, **params},
+    )
+
+
+def sync_credits(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
+    """Replace the ``rollup_credits`` rows of these conversions by their current credits.
+
+    Call after ``attribution_credits`` of the conversions were written (same transaction).
+    """
+    ids = sorted({int(i) for i in conversion_ids})
+    rc = rollup_credits.c
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        conn.execute(
+            delete(rollup_credits).where(rc.workspace_id == workspace_id, rc.conversion_id.in_(chunk))
+        )
+        marks = ", ".join(f":c{i}" for i in range(len(chunk)))
+        insert_credits(
+            conn, workspace_id, f"ac.conversion_id IN ({marks})", {f"c{i}": v for i, v in enumerate(chunk)}
+        )

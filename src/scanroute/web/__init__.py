@@ -1,0 +1,1 @@
+"""HTTP adapters: the redirect edge (pure ASGI), the REST API and the dashboard."""

@@ -1,0 +1,107 @@
+"""The edge: a bare ASGI callable in front of everything.
+
+``GET``/``HEAD /{slug}`` is answered here without any framework (the redirect hot path);
+``/healthz``, ``/readyz`` and ``/metrics`` too; every other request goes to the inner app (REST
+API, dashboard). Lifespan start-up creates this worker's scan runtime; shutdown drains it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from scanroute.bootstrap import Container
+from scanroute.domain.code import RESERVED_SLUGS
+from scanroute.jobs import lifespan as background
+from scanroute.observability import metrics
+from scanroute.redirect import pages
+from scanroute.redirect.handler import html
+from scanroute.redirect.runtime import ScanRuntime
+from scanroute.web.beacon import Beacon
+from scanroute.web.ops import Ops
+
+log = logging.getLogger("scanroute.edge")
+UNAVAILABLE = html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")])
+
+
+class Edge:
+    """Dispatches scans, operational paths and everything else."""
+
+    def __init__(self, container: Container, inner: Any) -> None:
+        self.container = container
+        self.inner = inner
+        self.ops = Ops(container.db)
+        self.beacon = Beacon(container)
+        self.runtime: ScanRuntime | None = None
+        self._outcomes = {
+            o: metrics.redirects.labels(o)
+            for o in ("redirect", "app", "paused", "expired", "limit", "not_found", "unavailable", "head")
+        }
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            path: str = scope["path"]
+            method: str = scope["method"]
+            if path in Beacon.paths:
+                await self.beacon(scope, receive, send)
+                return
+            if method in ("GET", "HEAD") and path.count("/") == 1 and len(path) > 1:
+                if path in Ops.paths:
+                    await self.ops(scope, send)
+                    return
+                if path[1:].lower() not in RESERVED_SLUGS and self.runtime is not None:
+                    await self._scan(scope, send, head=method == "HEAD")
+                    return
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self.inner(scope, receive, send)
+
+    async def _scan(self, scope: dict[str, Any], send: Any, *, head: bool) -> None:
+        started = time.perf_counter()
+        runtime = self.runtime
+        assert runtime is not None
+        try:
+            ctx = runtime.contexts.build(scope)
+            reply = await runtime.handler.handle(ctx, head=head)
+        except Exception:  # a scan must never become a 500 with a traceback
+            log.exception("scan of %r failed", scope["path"])
+            reply = UNAVAILABLE
+        headers = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else reply.body})
+        self._outcomes["head" if head else reply.outcome].inc()
+        metrics.latency.observe(time.perf_counter() - started)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    log.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def start(self) -> None:
+        """Create and start this worker's scan runtime."""
+        self.runtime = ScanRuntime(self.container.settings, self.container.db)
+        self.container.codes.on_change = self.runtime.publish_change
+        await self.runtime.start()
+        await background.start(self.container, self.runtime)  # live feed hub, job scheduler
+
+    async def stop(self) -> None:
+        """Drain and close the scan runtime."""
+        await self.beacon.stop()  # landing-beacon hits still queued in memory
+        if self.runtime is not None:
+            await self.runtime.stop()
+            self.runtime = None
+        await background.stop(self.container)
