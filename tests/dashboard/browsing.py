@@ -15,6 +15,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,6 @@ def kpi(tab: Any, name: str) -> str:
     ).strip()
 
 
-def number(text: str) -> float:
-    """``"USD 1,234.50"`` / ``"-19.4 %"`` → a float."""
-    return float(re.sub(r"[^0-9.\-]", "", text))
+def number(text: str) -> Decimal:
+    """``"USD 1,234.50"`` / ``"-19.4 %"`` → an exact decimal (money sums compare exactly)."""
+    return Decimal(re.sub(r"[^0-9.\-]", "", text))
