@@ -86,7 +86,8 @@ class Load:
     status: dict[str, int]
     errors: dict[str, int]
     latency_us: dict[str, float]
-    server_cpu: float = 0.0  # share of one core over the run
+    server_cpu: float = 0.0  # share of one core over the run (with child processes)
+    child_cpu: float = 0.0  # of which child processes (scanroute's drainer process)
     client_cpu: float = 0.0
     other_cpu: float = 0.0  # CPU used by everything else on the machine (noise)
 
@@ -328,6 +329,7 @@ def run_wrk(
         args.pin,
     )
     server_before, busy_before = tree_ticks(server_pid), machine_busy_ticks()
+    own_before = cpu_ticks(server_pid)
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     hz = os.sysconf("SC_CLK_TCK")
@@ -345,6 +347,7 @@ def run_wrk(
         raise RuntimeError("wrk did not finish in time") from None
     elapsed = time.monotonic() - started
     server_ticks = tree_ticks(server_pid) - server_before
+    child_ticks = server_ticks - (cpu_ticks(server_pid) - own_before)
     busy = machine_busy_ticks() - busy_before
     line = next((ln for ln in out.splitlines() if ln.startswith("WRK_RESULT ")), None)
     if proc.returncode != 0 or line is None:
@@ -358,6 +361,7 @@ def run_wrk(
         errors=data["errors"],
         latency_us=data["latency_us"],
         server_cpu=server_ticks / hz / elapsed,
+        child_cpu=child_ticks / hz / elapsed,
         client_cpu=client_share,
         other_cpu=max(busy / hz / elapsed - server_ticks / hz / elapsed - client_share, 0.0),
     )
@@ -554,14 +558,15 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
         + (f"server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}" if args.pin else "unpinned")
     )
     head = f"{'scenario':<9}{'server':<11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
-    head += f"{'srv CPU':>9}{'wrk CPU':>9}{'other CPU':>11}"
+    head += f"{'srv CPU':>9}{'drainer':>9}{'wrk CPU':>9}{'other CPU':>11}"
     print(head)
     print("-" * len(head))
     for r in results:
         for label, load in (("baseline", r.baseline), ("scanroute", r.scanroute)):
             print(
                 f"{r.name:<9}{label:<11}{load.rps:>9,.0f}{ms(load, 'p50'):>9.2f}{ms(load, 'p99'):>9.2f}"
-                f"{ms(load, 'p999'):>10.2f}{load.server_cpu:>8.0%} {load.client_cpu:>8.0%} "
+                f"{ms(load, 'p999'):>10.2f}{load.server_cpu:>8.0%} {load.child_cpu:>8.0%} "
+                f"{load.client_cpu:>8.0%} "
                 f"{load.other_cpu:>10.0%}"
             )
         b, s = r.baseline, r.scanroute
@@ -569,8 +574,9 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
             f"{r.name:<9}{'ratio':<11}{r.ratio:>9.2f}{ms(s, 'p50') / ms(b, 'p50'):>8.1f}x"
             f"{ms(s, 'p99') / ms(b, 'p99'):>8.1f}x{ms(s, 'p999') / ms(b, 'p999'):>9.1f}x"
         )
-    print("\n(ratio: scanroute ÷ baseline; CPU: share of one core during the run; other CPU: every")
-    print(" other process on the machine during the run — high values mean a noisy measurement)")
+    print("\n(ratio: scanroute ÷ baseline; CPU: share of one core during the run; srv CPU includes")
+    print(" the drainer process's share, shown apart; other CPU: every other process on the machine")
+    print(" during the run — high values mean a noisy measurement)")
 
     all_passed = True
     print("\nZero-loss check (scans stored after a graceful stop vs. redirects):")

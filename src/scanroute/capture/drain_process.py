@@ -12,7 +12,10 @@ It stops on SIGTERM or when its standard input (a pipe from ``serve``) reaches e
 ``serve`` closes it after the workers have exited, and the kernel closes it if ``serve`` dies —
 and then makes a final sweep, so the workers' last appends are stored. Only one drainer runs per
 data directory (an exclusive ``flock`` on ``spool/drainer.lock``). Its state for the workers'
-``/metrics`` is written to ``spool/drainer.json`` (``read_status``).
+``/metrics`` is written to ``spool/drainer.json`` (``read_status``). It runs at a lower
+scheduling priority (``NICE``) than the workers: on an idle machine it still gets every spare
+cycle, on a saturated core the redirects come first and the spool absorbs the backlog (its
+depth is the ``scanroute_spool_bytes`` gauge).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ log = logging.getLogger("scanroute.drain_process")
 LOCK_FILE = "drainer.lock"
 STATUS_FILE = "drainer.json"
 FINAL_TIMEOUT = 5.0  # seconds the final sweep may retry while the store is unreachable
+NICE = 10  # on a busy core the scheduler favours the workers: a redirect waits less, storing later
 
 
 def read_status(root: Path) -> dict[str, Any] | None:
@@ -204,6 +208,8 @@ def main() -> None:
 
     settings = load_settings()
     configure(settings)
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     proc = DrainProcess(settings)
     signal.signal(signal.SIGTERM, lambda *_: proc.stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches serve, which stops us in order

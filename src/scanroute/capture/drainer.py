@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,9 +62,17 @@ class Drainer:
         self._stopping = asyncio.Event()
         self._last_adopt = 0.0
         self._readers: dict[Path, Spool] = {}
+        self._serial = threading.RLock()
 
     def drain_once(self, spool: Spool | None = None, *, final: bool = False) -> int:
-        """Move one batch from ``spool`` (default: our own) to the store; returns events read."""
+        """Move one batch from ``spool`` (default: our own) to the store; returns events read.
+
+        Serialised: the shutdown drain may start while the loop's last tick is still running.
+        """
+        with self._serial:
+            return self._drain_once(spool, final=final)
+
+    def _drain_once(self, spool: Spool | None, *, final: bool) -> int:
         spool = spool or self.spool
         assert spool is not None
         start = spool.checkpoint()

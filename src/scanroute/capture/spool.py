@@ -214,7 +214,7 @@ class Spool:
 
     def commit(self, pos: Position) -> None:
         """Record that everything before ``pos`` is in the store; delete drained segments."""
-        tmp = self.dir / f"checkpoint.{os.getpid()}.tmp"
+        tmp = self.dir / f"checkpoint.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_bytes(orjson.dumps([pos.segment, pos.offset]))
         os.replace(tmp, self.dir / "checkpoint")
         for seg in self.segments():
