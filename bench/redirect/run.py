@@ -6,7 +6,8 @@ Usage::
 
 For each scenario it serves ``baseline.py`` (a constant 302) and then scanroute, each in a fresh
 temporary data directory under the same uvicorn settings (one worker, uvloop, httptools, no
-access log, no ``server`` header, no proxy headers), the server pinned to core 0 and wrk to
+access log, no ``server`` header, no proxy headers), the server (with its drainer process: its
+CPU is counted as the server's) pinned to core 0 and wrk to
 core 1, all traffic on 127.0.0.1. wrk runs ``scan.lua``: a short warm-up, then the measured run.
 
 * ``hot``: one code without rules, one iPhone user agent.
@@ -85,7 +86,8 @@ class Load:
     status: dict[str, int]
     errors: dict[str, int]
     latency_us: dict[str, float]
-    server_cpu: float = 0.0  # share of one core over the run
+    server_cpu: float = 0.0  # share of one core over the run (with child processes)
+    child_cpu: float = 0.0  # of which child processes (scanroute's drainer process)
     client_cpu: float = 0.0
     other_cpu: float = 0.0  # CPU used by everything else on the machine (noise)
 
@@ -151,6 +153,19 @@ def pinned(core: str, argv: list[str], enabled: bool) -> list[str]:
     return ["taskset", "-c", core, *argv] if enabled else argv
 
 
+def pin_drainer(data_dir: Path, core: str) -> None:
+    """Move scanroute's drainer process (its pid is in its status file) to ``core``."""
+    from scanroute.capture.drain_process import read_status
+
+    deadline = time.monotonic() + START_TIMEOUT
+    while (status := read_status(data_dir / "spool")) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("scanroute's drainer process did not report its status")
+        time.sleep(0.1)
+    subprocess.run(["taskset", "-p", "-c", core, str(status["pid"])], check=True, capture_output=True)
+    print(f"  scanroute drainer process {status['pid']} pinned to core {core}", flush=True)
+
+
 def free_port() -> int:
     """A currently unused TCP port on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -177,6 +192,21 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def tree_ticks(pid: int) -> int:
+    """``cpu_ticks`` of a process and all its descendants (scanroute's drainer process)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_ticks(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue  # exited meanwhile
+    return total
+
+
 def machine_busy_ticks() -> int:
     """Busy clock ticks of all CPUs: user … steal, without idle and iowait (guest time is
     already inside user and nice)."""
@@ -191,9 +221,9 @@ def wait_quiet(max_wait: float, server_pid: int, threshold: float = 0.15) -> Non
     hz = os.sysconf("SC_CLK_TCK")
     deadline = time.monotonic() + max_wait
     while True:
-        busy, own = machine_busy_ticks(), cpu_ticks(server_pid)
+        busy, own = machine_busy_ticks(), tree_ticks(server_pid)
         time.sleep(1.0)
-        other = (machine_busy_ticks() - busy - (cpu_ticks(server_pid) - own)) / hz
+        other = (machine_busy_ticks() - busy - (tree_ticks(server_pid) - own)) / hz
         if other < threshold:
             return
         if time.monotonic() >= deadline:
@@ -298,7 +328,8 @@ def run_wrk(
         ],
         args.pin,
     )
-    server_before, busy_before = cpu_ticks(server_pid), machine_busy_ticks()
+    server_before, busy_before = tree_ticks(server_pid), machine_busy_ticks()
+    own_before = cpu_ticks(server_pid)
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     hz = os.sysconf("SC_CLK_TCK")
@@ -315,7 +346,8 @@ def run_wrk(
         proc.communicate(timeout=10)
         raise RuntimeError("wrk did not finish in time") from None
     elapsed = time.monotonic() - started
-    server_ticks = cpu_ticks(server_pid) - server_before
+    server_ticks = tree_ticks(server_pid) - server_before
+    child_ticks = server_ticks - (cpu_ticks(server_pid) - own_before)
     busy = machine_busy_ticks() - busy_before
     line = next((ln for ln in out.splitlines() if ln.startswith("WRK_RESULT ")), None)
     if proc.returncode != 0 or line is None:
@@ -329,6 +361,7 @@ def run_wrk(
         errors=data["errors"],
         latency_us=data["latency_us"],
         server_cpu=server_ticks / hz / elapsed,
+        child_cpu=child_ticks / hz / elapsed,
         client_cpu=client_share,
         other_cpu=max(busy / hz / elapsed - server_ticks / hz / elapsed - client_share, 0.0),
     )
@@ -476,6 +509,8 @@ def run_scenario(name: str, args: argparse.Namespace, tmp: Path) -> ScenarioResu
     with serving(server) as srv:
         srv.wait_ready("/healthz")
         srv.check_stack()
+        if args.drainer_core is not None and args.pin:
+            pin_drainer(data_dir, args.drainer_core)
         status, headers, _ = http_get(port, f"/{slugs[0]}", {"User-Agent": workload.HOT_AGENT})
         if status != 302:
             raise RuntimeError(f"scanroute answered {status} to /{slugs[0]}:\n{srv.tail()}")
@@ -523,14 +558,15 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
         + (f"server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}" if args.pin else "unpinned")
     )
     head = f"{'scenario':<9}{'server':<11}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}"
-    head += f"{'srv CPU':>9}{'wrk CPU':>9}{'other CPU':>11}"
+    head += f"{'srv CPU':>9}{'drainer':>9}{'wrk CPU':>9}{'other CPU':>11}"
     print(head)
     print("-" * len(head))
     for r in results:
         for label, load in (("baseline", r.baseline), ("scanroute", r.scanroute)):
             print(
                 f"{r.name:<9}{label:<11}{load.rps:>9,.0f}{ms(load, 'p50'):>9.2f}{ms(load, 'p99'):>9.2f}"
-                f"{ms(load, 'p999'):>10.2f}{load.server_cpu:>8.0%} {load.client_cpu:>8.0%} "
+                f"{ms(load, 'p999'):>10.2f}{load.server_cpu:>8.0%} {load.child_cpu:>8.0%} "
+                f"{load.client_cpu:>8.0%} "
                 f"{load.other_cpu:>10.0%}"
             )
         b, s = r.baseline, r.scanroute
@@ -538,8 +574,9 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
             f"{r.name:<9}{'ratio':<11}{r.ratio:>9.2f}{ms(s, 'p50') / ms(b, 'p50'):>8.1f}x"
             f"{ms(s, 'p99') / ms(b, 'p99'):>8.1f}x{ms(s, 'p999') / ms(b, 'p999'):>9.1f}x"
         )
-    print("\n(ratio: scanroute ÷ baseline; CPU: share of one core during the run; other CPU: every")
-    print(" other process on the machine during the run — high values mean a noisy measurement)")
+    print("\n(ratio: scanroute ÷ baseline; CPU: share of one core during the run; srv CPU includes")
+    print(" the drainer process's share, shown apart; other CPU: every other process on the machine")
+    print(" during the run — high values mean a noisy measurement)")
 
     all_passed = True
     print("\nZero-loss check (scans stored after a graceful stop vs. redirects):")
@@ -598,6 +635,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="SCANROUTE_NAME=VALUE",
         help="a scanroute setting for the scanroute server (repeatable; for experiments)",
+    )
+    parser.add_argument(
+        "--drainer-core",
+        default=None,
+        metavar="CORE",
+        help="pin scanroute's drainer process to this core (default: with the server, core 0)",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     )
     drain_interval: float = Field(0.25, gt=0, description="Seconds between drainer batches.")
     drain_batch: int = Field(5_000, ge=1, description="Maximum scans written per drainer batch.")
+    drainer: Literal["worker", "process"] = Field(
+        "worker",
+        description="Who stores spooled scans: a thread of each worker, or one drainer process "
+        "(what `scanroute serve` sets for its workers unless this is set to `worker`).",
+    )
     snapshot_interval: float = Field(
         30.0, gt=0, description="Seconds between last-known-good route snapshots written to disk."
     )

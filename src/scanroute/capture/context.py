@@ -228,10 +228,12 @@ class ContextBuilder:
         "_agents",
         "_bots",
         "_excluded",
+        "_excludes",
         "_geo",
         "_opt_out",
         "_proxy_header",
         "_trusted",
+        "_trusts",
     )
 
     def __init__(
@@ -248,6 +250,8 @@ class ContextBuilder:
         """Wire the enrichers and parse the configured networks once."""
         self._trusted = NetworkSet.parse(trusted_proxies)
         self._excluded = NetworkSet.parse(excluded_networks)
+        self._trusts = bool(self._trusted)  # plain flags: skip the membership tests when empty
+        self._excludes = bool(self._excluded)
         self._agents = agent_parser
         self._bots = bot_detector
         self._geo = geo
@@ -284,7 +288,7 @@ class ContextBuilder:
             purpose=headers.get("sec-purpose") or headers.get("purpose"),
         )
         languages = parse_accept_language(accept_language)
-        opted_out = self._opt_out in query or ip in self._excluded
+        opted_out = self._opt_out in query or (self._excludes and ip in self._excluded)
         visit = Visit(
             device=agent.device,
             os=agent.os,
@@ -321,7 +325,7 @@ class ContextBuilder:
             host = client[0] if client else None
             if type(host) is str and host:
                 peer = _parse_node(host) if host[0] == "[" else parse_ip(host)
-        if peer is None or peer not in self._trusted:
+        if peer is None or not self._trusts or peer not in self._trusted:
             return peer
         chain = self._forward_chain(headers)
         if not chain:

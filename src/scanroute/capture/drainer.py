@@ -1,8 +1,12 @@
 """The drainer: moves spooled scans into the store in batches and advances the checkpoint.
 
-Runs in every worker as an asyncio task (store I/O in a thread). When the store is down it
-keeps the spool and retries with back-off; on start-up and every few seconds it adopts spools
-left by dead workers. A replay after a crash is harmless: the writer skips known scan ids.
+Two ways to run it. Under ``scanroute serve`` one drainer process (``drain_process``) calls
+``sweep`` on an interval: it drains every worker's spool directory up to its last complete
+line, and drains and removes the directories of workers that are gone. Without ``serve`` (the
+ASGI app started by tests or another server) each worker runs ``run`` as an asyncio task on its
+own spool (store I/O in a thread) and adopts orphans every few seconds. When the store is down
+the spool keeps everything and draining retries with back-off. A replay after a crash is
+harmless: the writer skips known scan ids.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +23,7 @@ from typing import Protocol
 import msgspec
 
 from scanroute.capture.event import ScanEvent, decode_event
-from scanroute.capture.spool import Spool, orphaned, remove_spool
+from scanroute.capture.spool import Spool, orphaned, remove_spool, spool_dirs
 from scanroute.observability import metrics
 
 log = logging.getLogger("scanroute.drainer")
@@ -34,11 +39,11 @@ class Sink(Protocol):
 
 
 class Drainer:
-    """Drains one worker's spool (and orphans) into a sink."""
+    """Drains one worker's spool (and orphans), or every spool under ``root``, into a sink."""
 
     def __init__(
         self,
-        spool: Spool,
+        spool: Spool | None,
         sink: Sink,
         *,
         root: Path,
@@ -56,10 +61,20 @@ class Drainer:
         self.on_stored = on_stored
         self._stopping = asyncio.Event()
         self._last_adopt = 0.0
+        self._readers: dict[Path, Spool] = {}
+        self._serial = threading.RLock()
 
     def drain_once(self, spool: Spool | None = None, *, final: bool = False) -> int:
-        """Move one batch from ``spool`` (default: our own) to the store; returns events read."""
+        """Move one batch from ``spool`` (default: our own) to the store; returns events read.
+
+        Serialised: the shutdown drain may start while the loop's last tick is still running.
+        """
+        with self._serial:
+            return self._drain_once(spool, final=final)
+
+    def _drain_once(self, spool: Spool | None, *, final: bool) -> int:
         spool = spool or self.spool
+        assert spool is not None
         start = spool.checkpoint()
         got = spool.read(start, self.batch, final=final)
         if not got.lines:
@@ -90,10 +105,41 @@ class Drainer:
             total += n
         return total
 
+    def sweep(self, *, final: bool = False) -> int:
+        """Drain every spool directory under ``root``; returns events read.
+
+        A live worker's spool is drained up to its last complete line; a dead worker's to its
+        end (a torn last line is skipped), and then removed. ``final`` (all workers are known
+        to be gone) also adopts directories created a moment ago.
+        """
+        total = 0
+        own = self.spool.dir if self.spool is not None else None
+        seen: set[Path] = set()
+        for path, orphan in spool_dirs(self.root, own, min_orphan_age=0.0 if final else ADOPT_EVERY):
+            seen.add(path)
+            reader = self._readers.get(path)
+            if reader is None:
+                reader = self._readers[path] = Spool(path, owner=False)
+            total += self.drain_all(reader, final=orphan)
+            if orphan:
+                remove_spool(path)
+                del self._readers[path]
+        for gone in set(self._readers) - seen:
+            del self._readers[gone]
+        return total
+
+    def pending_bytes(self) -> int:
+        """Bytes not yet drained in every spool under ``root`` (the drainer process's gauge)."""
+        total = 0
+        for path in list(self._readers):
+            with contextlib.suppress(OSError, ValueError):
+                total += self._readers[path].pending_bytes()
+        return total
+
     def adopt_orphans(self) -> int:
         """Drain and remove the spools of workers that are gone."""
         total = 0
-        for path in orphaned(self.root, own=self.spool.dir):
+        for path in orphaned(self.root, own=self.spool.dir if self.spool is not None else self.root):
             orphan = Spool(path, owner=False)
             total += self.drain_all(orphan, final=True)
             remove_spool(path)
@@ -113,7 +159,7 @@ class Drainer:
 
     def check_depth(self) -> int:
         """Update the spool-depth gauge and raise the alarm past ``max_bytes``; returns the depth."""
-        pending = self.spool.pending_bytes()
+        pending = self.spool.pending_bytes() if self.spool is not None else self.pending_bytes()
         metrics.spool_bytes.set(pending)
         if pending > self.max_bytes:
             metrics.spool_alarm.set(1)

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,9 +190,31 @@ class Spool:
             pos = Position(segments[i + 1], 0)
         return Batch(lines, pos)
 
+    def read_range(self, start: Position, stop: Position, max_bytes: int = 8 << 20) -> list[bytes]:
+        """The complete lines between two positions (e.g. two checkpoints), at most ``max_bytes``.
+
+        Segments already deleted are skipped: callers use this for best-effort work only.
+        """
+        lines: list[bytes] = []
+        budget = max_bytes
+        for seg in self.segments():
+            if seg < start.segment or seg > stop.segment or budget <= 0:
+                continue
+            begin = start.offset if seg == start.segment else 0
+            try:
+                with open(self.path(seg), "rb") as fh:
+                    end = stop.offset if seg == stop.segment else os.fstat(fh.fileno()).st_size
+                    fh.seek(begin)
+                    data = fh.read(min(max(end - begin, 0), budget))
+            except FileNotFoundError:
+                continue
+            budget -= len(data)
+            lines.extend(data[: data.rfind(b"\n") + 1].split(b"\n")[:-1])
+        return lines
+
     def commit(self, pos: Position) -> None:
         """Record that everything before ``pos`` is in the store; delete drained segments."""
-        tmp = self.dir / f"checkpoint.{os.getpid()}.tmp"
+        tmp = self.dir / f"checkpoint.{os.getpid()}.{threading.get_ident()}.tmp"
         tmp.write_bytes(orjson.dumps([pos.segment, pos.offset]))
         os.replace(tmp, self.dir / "checkpoint")
         for seg in self.segments():
@@ -214,6 +237,39 @@ class Spool:
 def worker_spool_dir(root: Path) -> Path:
     """A fresh spool directory for this process."""
     return root / f"w-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def spool_dirs(
+    root: Path, own: Path | None = None, *, min_orphan_age: float = 0.0
+) -> Iterator[tuple[Path, bool]]:
+    """Every spool directory under ``root`` (except ``own``) as ``(path, orphaned)``.
+
+    An orphan's lock is held while the caller handles it. A directory whose lock is free but
+    that is younger than ``min_orphan_age`` seconds is skipped: its worker may be about to take
+    the lock (a new worker creates the directory first).
+    """
+    if not root.exists():
+        return
+    now = time.time()
+    for path in sorted(root.iterdir()):
+        if path == own or not path.is_dir():
+            continue
+        try:
+            fd = os.open(path / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield path, False  # its worker is alive
+                continue
+            with contextlib.suppress(OSError):
+                if min_orphan_age and now - path.stat().st_ctime < min_orphan_age:
+                    continue
+            yield path, True
+        finally:
+            os.close(fd)
 
 
 def orphaned(root: Path, own: Path) -> Iterator[Path]:

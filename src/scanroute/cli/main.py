@@ -64,9 +64,11 @@ def serve(
         bool, typer.Option("--demo", help="Load the demo workspace if the database is empty.")
     ] = False,
 ) -> None:
-    """Apply migrations and serve the redirect edge, API and dashboard."""
-    import uvicorn
+    """Apply migrations and serve the redirect edge, API and dashboard.
 
+    Scans are stored by a drainer process that this command starts, restarts if it dies and
+    stops after the workers (``SCANROUTE_DRAINER=worker`` keeps the drainer in the workers).
+    """
     from scanroute.demo import ensure_demo
 
     settings = load_settings()
@@ -87,18 +89,63 @@ def serve(
         )
     os.environ.setdefault("SCANROUTE_BASE_URL", settings.public_base_url(host, port))
     typer.echo(f"scanroute serving on http://{host}:{port}  (API docs: /api/docs, dashboard: /app/)")
+    os.environ.setdefault("SCANROUTE_DRAINER", "process")
+    if os.environ["SCANROUTE_DRAINER"] == "process":
+        _serve_with_drainer(host, port, workers, settings.log_level)
+    else:
+        _uvicorn(host, port, workers, settings.log_level)
+
+
+def _uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         "scanroute.web.app:create_app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level.lower(),
+        log_level=log_level.lower(),
         access_log=False,
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _serve_with_drainer(host: str, port: int, workers: int, log_level: str) -> None:
+    """uvicorn with the drainer process beside it, stopped only once the workers are gone.
+
+    uvicorn (one worker) ends a signalled shutdown by re-raising the signal with the handler it
+    found installed: ours turns it into ``KeyboardInterrupt`` (which ``uvicorn.run`` swallows),
+    so the drainer's final sweep runs before this process exits, by the same signal.
+    """
+    import signal
+
+    from scanroute.capture.supervisor import DrainerSupervisor
+
+    caught: list[int] = []
+
+    def interrupt(sig: int, _frame: object) -> None:
+        caught.append(sig)
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    supervisor = DrainerSupervisor()
+    try:
+        supervisor.start()
+        _uvicorn(host, port, workers, log_level)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the final sweep short
+        supervisor.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        signal.signal(caught[0], signal.SIG_DFL)
+        signal.raise_signal(caught[0])
 
 
 @db_app.command("upgrade")

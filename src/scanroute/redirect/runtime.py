@@ -1,7 +1,10 @@
 """The scan path of one worker process: its spool, handler and background tasks.
 
 Started by the edge on ASGI lifespan start-up (so each worker process gets its own spool) and
-stopped on shutdown, which drains what is left.
+stopped on shutdown. With ``SCANROUTE_DRAINER=process`` (what ``scanroute serve`` sets) the
+worker only appends to its spool: the drainer process stores the scans, and ``StoredTail``
+follows its checkpoint for the live feed and the metrics. Otherwise a drainer task of the worker
+stores them and drains what is left on shutdown.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from scanroute.capture.geo import GeoLocator
 from scanroute.capture.privacy import SaltRing, utc_day
 from scanroute.capture.spool import Spool, worker_spool_dir
 from scanroute.capture.stream import StoreSink, StreamConsumer, StreamSink
+from scanroute.capture.tail import StoredTail
 from scanroute.capture.useragent import AgentParser
 from scanroute.redirect.cache import RouteCache
 from scanroute.redirect.counters import Counters, MemoryCounters
@@ -36,6 +40,7 @@ from scanroute.storage.scans import ScanWriter
 
 log = logging.getLogger("scanroute.runtime")
 POLL_INTERVAL = 1.0
+TAIL_INTERVAL = 0.5
 SALT_INTERVAL = 600.0
 
 
@@ -70,17 +75,27 @@ class ScanRuntime:
             self.aredis = AsyncRedis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
             counters = counters or RedisCounters(self.aredis, db, prefix)
             sink = StreamSink(self.redis, f"{prefix}:scans", StoreSink(writer))
-            self.consumer = StreamConsumer(self.redis, f"{prefix}:scans", self.spool.dir.name, writer)
+            if settings.drainer == "worker":
+                self.consumer = StreamConsumer(self.redis, f"{prefix}:scans", self.spool.dir.name, writer)
         self.counters = counters or MemoryCounters(db)
         self.handler = ScanHandler(self.cache, self.counters, self.salts, self.spool)
-        self.drainer = Drainer(
-            self.spool,
-            sink,
-            root=self.spool_root,
-            batch=settings.drain_batch,
-            interval=settings.drain_interval,
-            max_bytes=settings.spool_max_bytes,
-        )
+        self.own_drainer: Drainer | None = None
+        self.tail: StoredTail | None = None
+        self.drainer: Drainer | StoredTail  # what the live feed hooks onto (``on_stored``)
+        if settings.drainer == "process":
+            self.tail = StoredTail(
+                self.spool, active=not settings.redis_url, max_bytes=settings.spool_max_bytes
+            )
+            self.drainer = self.tail
+        else:
+            self.own_drainer = self.drainer = Drainer(
+                self.spool,
+                sink,
+                root=self.spool_root,
+                batch=settings.drain_batch,
+                interval=settings.drain_interval,
+                max_bytes=settings.spool_max_bytes,
+            )
         self._tasks: list[asyncio.Task[Any]] = []
 
     @property
@@ -130,19 +145,25 @@ class ScanRuntime:
         """Replay leftovers, then start draining, polling and snapshotting."""
         try:
             await asyncio.to_thread(self.refresh_salts)
-            await asyncio.to_thread(self.drainer.adopt_orphans)
+            if self.own_drainer is not None:
+                await asyncio.to_thread(self.own_drainer.adopt_orphans)
             await asyncio.to_thread(self.cache.poll_changes)
             await asyncio.to_thread(self.cache.write_snapshot)
         except Exception as exc:  # noqa: BLE001 - the store may be down: serve from cache and spool
             log.warning("store unreachable at start-up (serving from the snapshot): %s", exc)
         self._tasks = [
-            asyncio.create_task(self.drainer.run(), name="drainer"),
             asyncio.create_task(self._every(POLL_INTERVAL, self.cache.poll_changes), name="route-poll"),
             asyncio.create_task(
                 self._every(self.settings.snapshot_interval, self.cache.write_snapshot), name="snapshot"
             ),
             asyncio.create_task(self._every(SALT_INTERVAL, self.refresh_salts), name="salts"),
         ]
+        if self.own_drainer is not None:
+            self._tasks.append(asyncio.create_task(self.own_drainer.run(), name="drainer"))
+        if self.tail is not None:
+            tail = self.tail
+            self._tasks.append(asyncio.create_task(self._every(TAIL_INTERVAL, tail.poll), name="tail"))
+            self._tasks.append(asyncio.create_task(self._every(POLL_INTERVAL, tail.mirror), name="mirror"))
         if self.consumer is not None:
             self._tasks.append(asyncio.create_task(self._consume(), name="stream-consumer"))
         if self.aredis is not None:
@@ -181,11 +202,12 @@ class ScanRuntime:
                 log.debug("%s failed: %s", getattr(job, "__name__", job), exc)
 
     async def stop(self) -> None:
-        """Cancel periodic tasks, drain the spool, close it."""
+        """Cancel periodic tasks, drain the spool (unless the drainer process does), close it."""
         for task in self._tasks:
             if task.get_name() != "drainer":
                 task.cancel()
-        await self.drainer.stop()
+        if self.own_drainer is not None:
+            await self.own_drainer.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -14,6 +14,7 @@ from typing import Any
 from scanroute.bootstrap import Container
 from scanroute.domain.code import RESERVED_SLUGS
 from scanroute.jobs import lifespan as background
+from scanroute.live import hub_for
 from scanroute.observability import metrics
 from scanroute.redirect import pages
 from scanroute.redirect.handler import html
@@ -97,6 +98,9 @@ class Edge:
         self.container.codes.on_change = self.runtime.publish_change
         await self.runtime.start()
         await background.start(self.container, self.runtime)  # live feed hub, job scheduler
+        if self.runtime.tail is not None:  # the drainer process stores: read back only for watchers
+            hub = hub_for(self.container)
+            self.runtime.tail.listening = lambda: hub.subscribers() > 0
 
     async def stop(self) -> None:
         """Drain and close the scan runtime."""
