@@ -32,7 +32,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Index, func, literal, select, text
 
+from scanroute.analytics import bulkrollups
+from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
+from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
+from scanroute.analytics.fastload import load_day
 from scanroute.analytics.rebuild import rebuild
 from scanroute.attribution.models import DEFAULT_HALF_LIFE, PPM, Model, Touch, credit, credit_value
 from scanroute.attribution.money import convert
@@ -40,7 +44,7 @@ from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
 from scanroute.storage.db import Database
-from scanroute.storage.rollups import add_beacons
+from scanroute.storage.rollups import add_beacons, insert_credits
 from scanroute.storage.scans import ScanWriter
 from scanroute.storage.schema import (
     attribution_credits,
@@ -48,16 +52,20 @@ from scanroute.storage.schema import (
     campaigns,
     codes,
     conversions,
+    daily_visitors,
     fx_rates,
     identities,
     placements,
+    rollup_credits,
     scans,
     workspaces,
 )
-from scanroute.workload import USD_RATES, Batch, CodeInfo, Conversion, Spec, Workload, plan
+from scanroute.workload import USD_RATES, CodeInfo, Conversion, Spec, Workload, plan
+from scanroute.workload_batch import Batch
 
 WRITER_BATCH = 5_000  # the drainer's batch size
 BULK_TABLES = (scans, beacon_events, identities, conversions, attribution_credits)
+ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits)
 
 
 @dataclass(slots=True)
@@ -72,6 +80,7 @@ class Loaded:
     credits_by: str = ""
     load_seconds: float = 0.0
     rebuild_seconds: float = 0.0
+    first_id: int = 2**62  # the first conversion id this load assigned
 
 
 def catalog(conn: Connection, workspace_id: int) -> list[CodeInfo]:
@@ -222,13 +231,14 @@ def fallback_credits(
 
 @dataclass(slots=True)
 class _Prepared:
-    """A batch with its conversions' reporting values and (bulk) credit rows, whose conversion id
-    field holds the conversion's position in ``batch.conversions`` until ids are assigned."""
+    """A batch with its conversions' reporting values and, in bulk mode, its credit rows (whose
+    conversion id field holds the conversion's position in ``batch.conversions`` until ids are
+    assigned) and its rollups."""
 
     batch: Batch
     reporting: list[int | None]
     credits: list[tuple[Any, ...]]
-    dialect: str | None = None  # scans and beacons already in this dialect's driver form
+    rollups: Partial | None = None
 
 
 def _prepare(
@@ -236,7 +246,7 @@ def _prepare(
     currency: str,
     rates: dict[str, Decimal],
     settings: AttributionSettings | None,
-    dialect: str | None,
+    shape: Shape | None,
     batch: Batch,
 ) -> _Prepared:
     reporting = [_reporting(c, currency, rates) for c in batch.conversions]
@@ -246,10 +256,8 @@ def _prepare(
             credits += fallback_credits(
                 workspace_id, i, conv, value or 0, settings.lookback, settings.half_life
             )
-    if dialect is not None:  # the bulk path: format rows here (possibly in the generating process)
-        batch.scans = bulk.driver_rows(dialect, scans, batch.scans)  # type: ignore[assignment]
-        batch.beacons = bulk.driver_rows(dialect, beacon_events, batch.beacons)  # type: ignore[assignment]
-    return _Prepared(batch, reporting, credits, dialect)
+    rollups = None if shape is None else partial_rollups(batch, shape)
+    return _Prepared(batch, reporting, credits, rollups)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -307,10 +315,12 @@ def load(
 ) -> Loaded:
     """Generate ``spec``'s history for the workspace's codes and store it.
 
-    ``bulk``: one transaction (all or nothing); raw rows by COPY/executemany — into tables that
-    were empty, with their secondary indexes dropped and rebuilt at the end — credits computed
-    here with ``attribution.models`` over the generated journeys (the engine's rules, without its
-    per-conversion queries), then every rollup rebuilt in SQL. ``writer``: scans through
+    ``bulk``: one transaction (all or nothing); raw rows by COPY/executemany from the generated
+    columns — into tables that were empty, with their secondary indexes dropped and rebuilt at
+    the end — credits computed here with ``attribution.models`` over the generated journeys (the
+    engine's rules, without its per-conversion queries); the rollups grouped from the columns
+    (``analytics.bulkrollups``) and written once at the end when the workspace had no scans
+    before, else rebuilt in SQL (``analytics.rebuild``). ``writer``: scans through
     ``ScanWriter``, beacons and conversions through the production hooks and the attribution
     engine, one transaction per day. ``parallel`` (default: with ``bulk`` and 100 000 scans or
     more) generates in a child process while this one loads.
@@ -322,17 +332,23 @@ def load(
         settings = settings_of(conn, workspace_id)
         currency, rates = ensure_fx(conn, workspace_id)
         next_id = int(conn.execute(select(func.coalesce(func.max(conversions.c.id), 0))).scalar_one()) + 1
+        fresh = conn.execute(select(scans.c.id).where(scans.c.workspace_id == workspace_id).limit(1)).first()
     out = Loaded(work)
     parallel = mode == "bulk" and spec.scans >= 100_000 if parallel is None else parallel
+    tz = zone(settings.timezone)
+    shape = Shape.of(work, tz) if mode == "bulk" and fresh is None else None
+    totals = Totals(shape) if shape is not None else None
     started = time.perf_counter()
     with ExitStack() as stack:
         one = stack.enter_context(db.write()) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
-        bulk_only = (settings, db.dialect) if mode == "bulk" else (None, None)
-        prepare = partial(_prepare, workspace_id, currency, rates, *bulk_only)
+        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape)
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
+                if totals is not None and prepared.rollups is not None:
+                    totals.add(prepared.rollups)
+                    visitor_rows(one, prepared.rollups.visitors)
             else:
                 rows = prepared.batch.scans
                 for i in range(0, len(rows), WRITER_BATCH):
@@ -346,10 +362,13 @@ def load(
             started = time.perf_counter()
             for index in dropped:
                 index.create(one)
-            tz = zone(settings.timezone)
-            rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
+            if totals is not None:
+                totals.write(one, work)
+                insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
+            else:
+                rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
             if not db.is_sqlite:
-                bulk.analyze(one, BULK_TABLES)
+                bulk.analyze(one, (*BULK_TABLES, *ROLLUPS))
             out.rebuild_seconds = time.perf_counter() - started
     return out
 
@@ -372,12 +391,12 @@ def _drop_indexes(conn: Connection) -> list[Index]:
 def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_id: int) -> int:
     """Write one batch's rows (all but the scans in ``writer`` mode); returns the next conversion id."""
     ws, batch = out.workload.workspace_id, prepared.batch
-    ready = prepared.dialect == conn.dialect.name
     if mode == "bulk":
-        bulk.load(conn, scans, batch.scans, ready=ready)
-    bulk.load(conn, beacon_events, batch.beacons, ready=ready)
-    if mode == "writer":
-        add_beacons(conn, [(b[0], b[1]) for b in batch.beacons])
+        n_scans, n_beacons = load_day(conn, batch)
+    else:
+        beacons = batch.beacons
+        n_scans, n_beacons = len(batch.day.ts), bulk.load(conn, beacon_events, beacons)
+        add_beacons(conn, [(b[0], b[1]) for b in beacons])
     bulk.load(conn, identities, batch.identities)
     seed = out.workload.spec.seed
     rows = [
@@ -390,8 +409,9 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
         bulk.load(conn, attribution_credits, [(next_id + r[0], *r[1:]) for r in prepared.credits])
     elif rows:
         attribute(conn, ws, [r[0] for r in rows])
-    out.scans += len(batch.scans)
-    out.beacons += len(batch.beacons)
+    out.first_id = min(out.first_id, next_id)
+    out.scans += n_scans
+    out.beacons += n_beacons
     out.identities += len(batch.identities)
     out.conversions += len(batch.conversions)
     return next_id + len(rows)
