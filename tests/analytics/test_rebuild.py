@@ -18,8 +18,10 @@ from scanroute.storage.schema import (
     attribution_credits,
     beacon_events,
     daily_visitors,
+    rollup_credit_days,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -36,7 +38,9 @@ LOCAL: list[Table] = [
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
+    rollup_day_devices,
     rollup_credits,
+    rollup_credit_days,
 ]
 ALL: list[Table] = [rollup_hourly, daily_visitors, *LOCAL]
 

@@ -25,6 +25,7 @@ from scanroute.storage import bulk
 from scanroute.storage.schema import (
     daily_visitors,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -43,6 +44,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     rollup_day_dims.name: ("day", "code", "prof", "country"),
     rollup_hour_dims.name: ("hour", "code", "device", "country"),
     rollup_day_geo.name: ("day", "code", "loc"),
+    rollup_day_devices.name: ("day", "prof", "country"),
     rollup_hourly.name: ("utc_hour", "code", "prof", "country", "bot"),
 }
 TABLES: dict[str, Table] = {
@@ -53,6 +55,7 @@ TABLES: dict[str, Table] = {
         rollup_day_dims,
         rollup_hour_dims,
         rollup_day_geo,
+        rollup_day_devices,
         rollup_hourly,
     )
 }
@@ -212,7 +215,9 @@ class Totals:
         for name, parts in self.parts.items():
             keys, sums = self._merge(parts)
             f = self.shape.decode(name, keys)
-            dims: list[list[Any]] = [[code_keys[c][i] for c in f["code"]] for i in range(4)]
+            dims: list[list[Any]] = []
+            if "code" in f:
+                dims += [[code_keys[c][i] for c in f["code"]] for i in range(4)]
             if "prof" in f:
                 dims += [[text[col][p] for p in f["prof"]] for col in ("device", "os", "browser")]
             if "device" in f:

@@ -18,13 +18,12 @@ give identical ``attribution_credits``.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from queue import Empty
@@ -36,15 +35,14 @@ from scanroute.analytics import bulkrollups
 from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
 from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
+from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
 from scanroute.analytics.fastload import load_day
 from scanroute.analytics.rebuild import rebuild
-from scanroute.attribution.models import DEFAULT_HALF_LIFE, PPM, Model, Touch, credit, credit_value
-from scanroute.attribution.money import convert
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
 from scanroute.storage.db import Database
-from scanroute.storage.rollups import add_beacons, insert_credits
+from scanroute.storage.rollups import add_beacons, insert_credits, regroup_credit_days
 from scanroute.storage.scans import ScanWriter
 from scanroute.storage.schema import (
     attribution_credits,
@@ -56,16 +54,18 @@ from scanroute.storage.schema import (
     fx_rates,
     identities,
     placements,
+    rollup_credit_days,
     rollup_credits,
     scans,
     workspaces,
 )
-from scanroute.workload import USD_RATES, CodeInfo, Conversion, Spec, Workload, plan
+from scanroute.workload import USD_RATES, CodeInfo, Spec, Workload, plan
 from scanroute.workload_batch import Batch
 
+__all__ = ["Loaded", "catalog", "ensure_fx", "fallback_credits", "load"]
 WRITER_BATCH = 5_000  # the drainer's batch size
 BULK_TABLES = (scans, beacon_events, identities, conversions, attribution_credits)
-ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits)
+ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits, rollup_credit_days)
 
 
 @dataclass(slots=True)
@@ -177,58 +177,6 @@ def _event(r: Sequence[Any]) -> ScanEvent:
     )
 
 
-def _touch(r: Sequence[Any]) -> Touch:
-    return Touch(r[0], r[4], _label(r[2]), _label(r[9]), _label(r[10]), r[11])
-
-
-def _label(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(label: str | None) -> int | None:
-    return None if label is None else int(label)
-
-
-def fallback_credits(
-    workspace_id: int,
-    conversion_id: int,
-    conv: Conversion,
-    value_minor: int,
-    lookback: timedelta,
-    half_life: timedelta = DEFAULT_HALF_LIFE,
-) -> list[tuple[Any, ...]]:
-    """``attribution_credits`` rows of one conversion under every model (``attribution.models``)."""
-    touches = [_touch(t) for t in conv.touches]
-    out: list[tuple[Any, ...]] = []
-    at = conv.occurred_at
-    for model in Model:
-        if len(touches) == 1:  # one touch takes all the credit under every model
-            shares = [(touches[0], PPM)] if at - lookback <= touches[0].at <= at else []
-        else:
-            shares = credit(model, touches, converted_at=at, lookback=lookback, half_life=half_life)
-        if not shares:
-            continue
-        values = [value_minor] if len(shares) == 1 else credit_value([p for _, p in shares], value_minor)
-        for (touch, ppm), value in zip(shares, values, strict=True):
-            out.append(
-                (
-                    conversion_id,
-                    model.value,
-                    touch.scan_id,
-                    workspace_id,
-                    ppm,
-                    value,
-                    _int(touch.code_id),
-                    _int(touch.campaign_id),
-                    _int(touch.placement_id),
-                    touch.creative,
-                    touch.at,
-                    at,
-                )
-            )
-    return out
-
-
 @dataclass(slots=True)
 class _Prepared:
     """A batch with its conversions' reporting values and, in bulk mode, its credit rows (whose
@@ -249,7 +197,7 @@ def _prepare(
     shape: Shape | None,
     batch: Batch,
 ) -> _Prepared:
-    reporting = [_reporting(c, currency, rates) for c in batch.conversions]
+    reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
     credits = []
     if settings is not None:
         for i, (conv, value) in enumerate(zip(batch.conversions, reporting, strict=True)):
@@ -365,6 +313,7 @@ def load(
             if totals is not None:
                 totals.write(one, work)
                 insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
+                regroup_credit_days(one, workspace_id)
             else:
                 rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
             if not db.is_sqlite:
@@ -400,7 +349,7 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     bulk.load(conn, identities, batch.identities)
     seed = out.workload.spec.seed
     rows = [
-        _conversion_row(next_id + i, ws, c, v, seed)
+        conversion_row(next_id + i, ws, c, v, seed)
         for i, (c, v) in enumerate(zip(batch.conversions, prepared.reporting, strict=True))
     ]
     bulk.load(conn, conversions, rows)
@@ -415,42 +364,3 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     out.identities += len(batch.identities)
     out.conversions += len(batch.conversions)
     return next_id + len(rows)
-
-
-def _reporting(conv: Conversion, currency: str, rates: dict[str, Decimal]) -> int | None:
-    if conv.value_minor is None or conv.currency is None:
-        return None
-    if conv.currency == currency:
-        return conv.value_minor
-    rate = rates.get(conv.currency)
-    return None if rate is None else convert(conv.value_minor, conv.currency, currency, rate)
-
-
-def _conversion_row(
-    ident: int, workspace_id: int, conv: Conversion, reporting: int | None, seed: int
-) -> tuple[Any, ...]:
-    key = f"workload-{seed}-{conv.seq}"
-    scan = conv.scan
-    order = f"ord-{seed}-{conv.seq}" if conv.value_minor is not None else None
-    return (
-        ident,
-        workspace_id,
-        scan[0],
-        conv.type,
-        conv.value_minor,
-        conv.currency,
-        reporting,
-        conv.external_id,
-        order,
-        None,
-        {},
-        conv.occurred_at,
-        conv.occurred_at + timedelta(seconds=2),
-        key,
-        hashlib.sha256(key.encode()).hexdigest(),
-        "api",
-        scan[2],
-        scan[9],
-        scan[10],
-        scan[11],
-    )

@@ -29,12 +29,15 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple
 from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, offset_case, segments, zone
 from scanroute.capture.event import ScanEvent
 from scanroute.storage.schema import (
+    CREDIT_DAY_KEYS,
     ROLLUP_METRICS,
     attribution_credits,
     beacon_events,
     daily_visitors,
+    rollup_credit_days,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -54,6 +57,7 @@ SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
+    rollup_day_devices,
 )
 CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
 
@@ -374,19 +378,48 @@ def insert_credits(
     )
 
 
+def regroup_credit_days(conn: Connection, workspace_id: int, days: Sequence[int] | None = None) -> None:
+    """Recompute ``rollup_credit_days`` of these local day numbers (default: every day) from
+    ``rollup_credits``."""
+    keys = ", ".join(CREDIT_DAY_KEYS)
+    rcd = rollup_credit_days.c
+    chunks = [None] if days is None else [sorted(days)[i : i + CHUNK] for i in range(0, len(days), CHUNK)]
+    for chunk in chunks:
+        gone = delete(rollup_credit_days).where(rcd.workspace_id == workspace_id)
+        where, params = "", {"ws": workspace_id}
+        if chunk is not None:
+            gone = gone.where(rcd.day.in_(chunk))
+            where = f" AND day IN ({', '.join(str(int(d)) for d in chunk)})"
+        conn.execute(gone)
+        conn.execute(
+            text(
+                f"INSERT INTO rollup_credit_days ({keys}, credit_ppm, order_ppm, value_minor) "
+                f"SELECT {keys}, SUM(credit_ppm), SUM(CASE WHEN is_order THEN credit_ppm ELSE 0 END),"
+                f" SUM(value_minor) FROM rollup_credits WHERE workspace_id = :ws{where}"
+                f" GROUP BY {keys} ORDER BY {keys}"
+            ),
+            params,
+        )
+
+
 def sync_credits(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
-    """Replace the ``rollup_credits`` rows of these conversions by their current credits.
+    """Replace the ``rollup_credits`` rows of these conversions by their current credits, and
+    regroup ``rollup_credit_days`` of the local days they left or reached.
 
     Call after ``attribution_credits`` of the conversions were written (same transaction).
     """
     ids = sorted({int(i) for i in conversion_ids})
     rc = rollup_credits.c
+    days: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        conn.execute(
-            delete(rollup_credits).where(rc.workspace_id == workspace_id, rc.conversion_id.in_(chunk))
-        )
+        mine = (rc.workspace_id == workspace_id, rc.conversion_id.in_(chunk))
+        days.update(conn.execute(select(rc.day).where(*mine).distinct()).scalars())
+        conn.execute(delete(rollup_credits).where(*mine))
         marks = ", ".join(f":c{i}" for i in range(len(chunk)))
         insert_credits(
             conn, workspace_id, f"ac.conversion_id IN ({marks})", {f"c{i}": v for i, v in enumerate(chunk)}
         )
+        days.update(conn.execute(select(rc.day).where(*mine).distinct()).scalars())
+    if days:
+        regroup_credit_days(conn, workspace_id, sorted(days))

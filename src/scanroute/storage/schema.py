@@ -526,9 +526,9 @@ _TEXT_KEYS = {
 }
 
 
-def _rollup_table(name: str, time_key: str, *dims: str) -> Table:
+def _rollup_table(name: str, time_key: str, *dims: str, codes: bool = True) -> Table:
     keys: list[Column[Any]] = [Column(k, Integer, primary_key=True) for k in ("workspace_id", time_key)]
-    for key in (*_CODE_KEYS, *dims):
+    for key in (*(_CODE_KEYS if codes else ()), *dims):
         if key in _TEXT_KEYS:
             keys.append(Column(key, String(_TEXT_KEYS[key]), primary_key=True))
         else:
@@ -542,6 +542,11 @@ rollup_hour_codes = _rollup_table("rollup_hour_codes", "hour")
 rollup_day_dims = _rollup_table("rollup_day_dims", "day", "device", "os", "browser", "country")
 rollup_hour_dims = _rollup_table("rollup_hour_dims", "hour", "device", "country")
 rollup_day_geo = _rollup_table("rollup_day_geo", "day", "country", "region", "city")
+# Workspace-wide: device, OS, browser and country per day without the code keys (a breakdown
+# over every code reads a few rows per day here instead of one per code and combination).
+rollup_day_devices = _rollup_table(
+    "rollup_day_devices", "day", "device", "os", "browser", "country", codes=False
+)
 
 # Attribution credit with the touch's scan dimensions and the conversion's local day and hour:
 # one row per ``attribution_credits`` row, kept in step by ``storage.rollups.sync_credits``.
@@ -568,6 +573,20 @@ rollup_credits = Table(
     Column("value_minor", BigInteger, nullable=False),
     Column("is_order", Boolean, nullable=False),
     Index(None, "conversion_id"),
+    sqlite_with_rowid=False,
+)
+
+# ``rollup_credits`` summed per model, local day, code and the touch's device and country: what
+# totals, code-level groups and day/week/month series read instead of one row per credit.
+CREDIT_DAY_KEYS = (
+    "workspace_id", "model", "day", "code_id", "campaign_id", "placement_id", "creative", "device", "country"
+)  # fmt: skip
+CREDIT_METRICS = ("credit_ppm", "order_ppm", "value_minor")
+rollup_credit_days = Table(
+    "rollup_credit_days",
+    metadata,
+    *[Column(k, rollup_credits.c[k].type, primary_key=True) for k in CREDIT_DAY_KEYS],
+    *[Column(m, BigInteger, nullable=False) for m in CREDIT_METRICS],
     sqlite_with_rowid=False,
 )
 
