@@ -59,6 +59,9 @@ def upgrade() -> None:
         f"SELECT {keys}, SUM(credit_ppm), SUM(CASE WHEN is_order THEN credit_ppm ELSE 0 END),"
         f" SUM(value_minor) FROM rollup_credits GROUP BY {keys}"
     )
+    if op.get_context().dialect.name == "postgresql":  # plan the new tables from real statistics
+        op.execute("ANALYZE rollup_day_devices")
+        op.execute("ANALYZE rollup_credit_days")
 
 
 def downgrade() -> None:
