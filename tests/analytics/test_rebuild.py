@@ -15,10 +15,10 @@ from scanroute.analytics.loader import load
 from scanroute.analytics.rebuild import rebuild, rebuild_all
 from scanroute.bootstrap import Container, build
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     attribution_credits,
     beacon_events,
     daily_visitors,
-    rollup_credit_days,
     rollup_credits,
     rollup_day_codes,
     rollup_day_devices,
@@ -40,7 +40,7 @@ LOCAL: list[Table] = [
     rollup_day_geo,
     rollup_day_devices,
     rollup_credits,
-    rollup_credit_days,
+    *CREDIT_AGGREGATES,
 ]
 ALL: list[Table] = [rollup_hourly, daily_visitors, *LOCAL]
 

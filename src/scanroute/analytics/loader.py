@@ -42,9 +42,10 @@ from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
 from scanroute.storage.db import Database
-from scanroute.storage.rollups import add_beacons, insert_credits, regroup_credit_days
+from scanroute.storage.rollups import add_beacons, insert_credits, regroup_credits
 from scanroute.storage.scans import ScanWriter
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     attribution_credits,
     beacon_events,
     campaigns,
@@ -54,7 +55,6 @@ from scanroute.storage.schema import (
     fx_rates,
     identities,
     placements,
-    rollup_credit_days,
     rollup_credits,
     scans,
     workspaces,
@@ -65,7 +65,7 @@ from scanroute.workload_batch import Batch
 __all__ = ["Loaded", "catalog", "ensure_fx", "fallback_credits", "load"]
 WRITER_BATCH = 5_000  # the drainer's batch size
 BULK_TABLES = (scans, beacon_events, identities, conversions, attribution_credits)
-ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits, rollup_credit_days)
+ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits, *CREDIT_AGGREGATES)
 
 
 @dataclass(slots=True)
@@ -313,7 +313,7 @@ def load(
             if totals is not None:
                 totals.write(one, work)
                 insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
-                regroup_credit_days(one, workspace_id)
+                regroup_credits(one, workspace_id)
             else:
                 rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
             if not db.is_sqlite:

@@ -37,16 +37,16 @@ from scanroute.storage.rollups import (
     epoch_sql,
     insert_credits,
     key_columns,
-    regroup_credit_days,
+    regroup_credits,
     time_key,
     ts_param,
     zones,
 )
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     ROLLUP_METRICS,
     attribution_credits,
     daily_visitors,
-    rollup_credit_days,
     rollup_credits,
     rollup_hourly,
     scans,
@@ -132,7 +132,7 @@ def _chunk(conn: Connection, workspace_id: int, d0: int, d1: int) -> int:
         {"lo": _ts(conn, lo_s), "hi": _ts(conn, hi_s)},
         days=(d0, d1),
     )
-    regroup_credit_days(conn, workspace_id, range(d0, d1 + 1))
+    regroup_credits(conn, workspace_id, range(d0, d1 + 1))
     return staged
 
 
@@ -141,7 +141,7 @@ def _ts(conn: Connection, epoch_s: int) -> Any:
 
 
 def _clear_local(conn: Connection, workspace_id: int, d0: int, d1: int) -> None:
-    tables: list[Table] = [*SCAN_TABLES, rollup_credits, rollup_credit_days]
+    tables: list[Table] = [*SCAN_TABLES, rollup_credits, *CREDIT_AGGREGATES]
     for table in tables:
         lo, hi = (d0 * 24, d1 * 24 + 23) if time_key(table) == "hour" else (d0, d1)
         col = table.c[time_key(table)]

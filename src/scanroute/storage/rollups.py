@@ -29,12 +29,11 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple
 from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, offset_case, segments, zone
 from scanroute.capture.event import ScanEvent
 from scanroute.storage.schema import (
-    CREDIT_DAY_KEYS,
+    CREDIT_AGGREGATES,
     ROLLUP_METRICS,
     attribution_credits,
     beacon_events,
     daily_visitors,
-    rollup_credit_days,
     rollup_credits,
     rollup_day_codes,
     rollup_day_devices,
@@ -378,33 +377,46 @@ def insert_credits(
     )
 
 
-def regroup_credit_days(conn: Connection, workspace_id: int, days: Sequence[int] | None = None) -> None:
-    """Recompute ``rollup_credit_days`` of these local day numbers (default: every day) from
-    ``rollup_credits``."""
-    keys = ", ".join(CREDIT_DAY_KEYS)
-    rcd = rollup_credit_days.c
-    chunks = [None] if days is None else [sorted(days)[i : i + CHUNK] for i in range(0, len(days), CHUNK)]
-    for chunk in chunks:
-        gone = delete(rollup_credit_days).where(rcd.workspace_id == workspace_id)
-        where, params = "", {"ws": workspace_id}
-        if chunk is not None:
-            gone = gone.where(rcd.day.in_(chunk))
-            where = f" AND day IN ({', '.join(str(int(d)) for d in chunk)})"
-        conn.execute(gone)
-        conn.execute(
-            text(
-                f"INSERT INTO rollup_credit_days ({keys}, credit_ppm, order_ppm, value_minor) "
-                f"SELECT {keys}, SUM(credit_ppm), SUM(CASE WHEN is_order THEN credit_ppm ELSE 0 END),"
-                f" SUM(value_minor) FROM rollup_credits WHERE workspace_id = :ws{where}"
-                f" GROUP BY {keys} ORDER BY {keys}"
-            ),
-            params,
-        )
+def _day_runs(days: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted distinct days as inclusive runs of consecutive days."""
+    runs: list[tuple[int, int]] = []
+    for d in sorted(set(days)):
+        if runs and d == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    return runs
+
+
+def regroup_credits(conn: Connection, workspace_id: int, days: Sequence[int] | None = None) -> None:
+    """Recompute every credit aggregate (``CREDIT_AGGREGATES``) of these local day numbers
+    (default: every day) from ``rollup_credits``."""
+    runs: list[tuple[int, int] | None] = [None] if days is None else list(_day_runs(days))
+    for table in CREDIT_AGGREGATES:
+        keys = ", ".join(c.name for c in table.primary_key.columns)
+        hourly = time_key(table) == "hour"
+        for run in runs:
+            gone = delete(table).where(table.c.workspace_id == workspace_id)
+            where, params = "", {"ws": workspace_id}
+            if run is not None:
+                lo, hi = (run[0] * 24, run[1] * 24 + 23) if hourly else run
+                gone = gone.where(table.c[time_key(table)].between(lo, hi))
+                where, params = " AND day BETWEEN :d0 AND :d1", params | {"d0": run[0], "d1": run[1]}
+            conn.execute(gone)
+            conn.execute(
+                text(
+                    f"INSERT INTO {table.name} ({keys}, credit_ppm, order_ppm, value_minor) "
+                    f"SELECT {keys}, SUM(credit_ppm), SUM(CASE WHEN is_order THEN credit_ppm ELSE 0 END),"
+                    f" SUM(value_minor) FROM rollup_credits WHERE workspace_id = :ws{where}"
+                    f" GROUP BY {keys} ORDER BY {keys}"
+                ),
+                params,
+            )
 
 
 def sync_credits(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
     """Replace the ``rollup_credits`` rows of these conversions by their current credits, and
-    regroup ``rollup_credit_days`` of the local days they left or reached.
+    regroup the credit aggregates of the local days they left or reached.
 
     Call after ``attribution_credits`` of the conversions were written (same transaction).
     """
@@ -422,4 +434,4 @@ def sync_credits(conn: Connection, workspace_id: int, conversion_ids: Sequence[i
         )
         days.update(conn.execute(select(rc.day).where(*mine).distinct()).scalars())
     if days:
-        regroup_credit_days(conn, workspace_id, sorted(days))
+        regroup_credits(conn, workspace_id, sorted(days))

@@ -576,19 +576,31 @@ rollup_credits = Table(
     sqlite_with_rowid=False,
 )
 
-# ``rollup_credits`` summed per model, local day, code and the touch's device and country: what
-# totals, code-level groups and day/week/month series read instead of one row per credit.
-CREDIT_DAY_KEYS = (
-    "workspace_id", "model", "day", "code_id", "campaign_id", "placement_id", "creative", "device", "country"
-)  # fmt: skip
+# ``rollup_credits`` summed per model and local day or hour over fewer dimensions: what credit
+# totals, groups and series read instead of one row per credit (``analytics.query`` takes the
+# smallest that holds the columns a question needs). Kept by ``storage.rollups.regroup_credits``.
 CREDIT_METRICS = ("credit_ppm", "order_ppm", "value_minor")
-rollup_credit_days = Table(
-    "rollup_credit_days",
-    metadata,
-    *[Column(k, rollup_credits.c[k].type, primary_key=True) for k in CREDIT_DAY_KEYS],
-    *[Column(m, BigInteger, nullable=False) for m in CREDIT_METRICS],
-    sqlite_with_rowid=False,
+
+
+def _credit_table(name: str, *keys: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        *[Column(k, rollup_credits.c[k].type, primary_key=True) for k in ("workspace_id", "model", *keys)],
+        *[Column(m, BigInteger, nullable=False) for m in CREDIT_METRICS],
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_credit_days = _credit_table(
+    "rollup_credit_days", "day", "code_id", "campaign_id", "placement_id", "creative", "device", "country"
 )
+rollup_credit_hours = _credit_table(
+    "rollup_credit_hours", "hour", "code_id", "campaign_id", "placement_id", "creative"
+)
+rollup_credit_devices = _credit_table("rollup_credit_devices", "day", "device", "os", "browser", "country")
+rollup_credit_geo = _credit_table("rollup_credit_geo", "day", "country", "region", "city")
+CREDIT_AGGREGATES = (rollup_credit_days, rollup_credit_hours, rollup_credit_devices, rollup_credit_geo)
 
 
 # -- dashboard: server-side user sessions and failed-login throttling -----------------------------
