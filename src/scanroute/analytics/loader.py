@@ -2,9 +2,12 @@
 
 Two paths over the same generated history:
 
-- ``bulk`` — one transaction: raw rows by binary COPY (PostgreSQL) or ``executemany`` (SQLite),
-  credits computed here with ``attribution.models`` over the journeys the generator built, then
-  every rollup recomputed in SQL by ``analytics.rebuild`` (the fast path: millions of scans);
+- ``bulk`` — one transaction: scans and beacons straight from the generator's numpy columns
+  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite), credits computed
+  here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
+  from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
+  workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
+  in 8–11 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
@@ -12,7 +15,7 @@ Two paths over the same generated history:
 The bulk path does not call the attribution engine: measured at ≈2.8 ms per conversion (its
 per-batch journey queries), it would take longer than everything else at 10 M scans. It applies
 the same rules (journey = the named scan plus the customer's identified scans, the workspace's
-lookback and half-life, ``credit`` and ``credit_value``); ``tests/analytics`` checks that both
+lookback and half-life, the same credit and value split); ``tests/analytics`` checks that both
 give identical ``attribution_credits``.
 """
 
@@ -41,8 +44,9 @@ from scanroute.analytics.rebuild import rebuild
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
+from scanroute.storage.credit_rollups import insert_credits, regroup_credits
 from scanroute.storage.db import Database
-from scanroute.storage.rollups import add_beacons, insert_credits, regroup_credits
+from scanroute.storage.rollups import add_beacons
 from scanroute.storage.scans import ScanWriter
 from scanroute.storage.schema import (
     CREDIT_AGGREGATES,

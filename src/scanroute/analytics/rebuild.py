@@ -31,13 +31,12 @@ from scanroute.analytics.clock import (
     offset_case,
     segments,
 )
+from scanroute.storage.credit_rollups import insert_credits, regroup_credits
 from scanroute.storage.rollups import (
     ARRIVED,
     SCAN_TABLES,
     epoch_sql,
-    insert_credits,
     key_columns,
-    regroup_credits,
     time_key,
     ts_param,
     zones,
