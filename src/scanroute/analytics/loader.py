@@ -7,7 +7,7 @@ Two paths over the same generated history:
   here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
   from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
   workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
-  in 8–11 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
+  in 8–13 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
