@@ -1,7 +1,8 @@
 """The demo workload: a seeded, realistic scan and conversion history for a workspace's codes.
 
-``generate`` walks the history hour by hour and yields one ``Batch`` per UTC day: raw scan rows,
-landing beacons, identities and conversions. What it models:
+``plan`` decides the scans per code and hour; ``Workload.batches`` (``workload_gen``, vectorised
+with numpy) yields one ``workload_batch.Batch`` per UTC day: scans and landing beacons as
+columns, identities and conversions. What it models:
 
 - volume per code and hour = popularity (Zipf) × weekly and hourly seasonality of the placement's
   medium, in the code's local time × a gentle trend × small daily noise; exactly ``scans`` rows;
@@ -21,16 +22,21 @@ Loading (bulk or through the scan writer) is ``analytics.loader``'s job.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import random
-from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from scanroute.workload_batch import Batch
 
 HOUR = timedelta(hours=1)
 REGIONS = {
@@ -161,14 +167,76 @@ class Conversion:
     touches: list[tuple[Any, ...]]  # the journey: the scan, or the customer's identified scans up to then
 
 
-@dataclass(slots=True)
-class Batch:
-    """One UTC day of history, in time order."""
+Arr = NDArray[Any]
+BOT_KINDS: tuple[str | None, ...] = (None, "preview", "bot", "scanner")
+BEACON_KINDS = ("arrived", "engaged")
 
-    scans: list[tuple[Any, ...]] = field(default_factory=list)
-    beacons: list[tuple[str, str, int, float | None, datetime]] = field(default_factory=list)
-    identities: list[tuple[int, str, str, str | None, datetime]] = field(default_factory=list)
-    conversions: list[Conversion] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class Vocab:
+    """The dimension values a workload can produce; ``Day`` columns hold indexes into them."""
+
+    profiles: tuple[tuple[str, str | None, str], ...]  # (device, os, browser)
+    locations: tuple[tuple[str, str | None, str | None], ...]  # (country, region, city)
+    countries: tuple[str, ...]
+    langs: tuple[str | None, ...]
+    bot_kinds: tuple[str | None, ...] = BOT_KINDS
+
+    def profile_table(self, country: str) -> tuple[list[tuple[str, str, str]], list[float]]:
+        """The (device, OS, browser) mix of a country, with cumulative weights."""
+        return _profile_table(country)
+
+    @cached_property
+    def columns(self) -> dict[str, Arr]:
+        """Object arrays mapping indexes to values: device, os, browser, country, region, city,
+        language, bot_kind."""
+
+        def obj(values: Sequence[Any]) -> Arr:
+            out = np.empty(len(values), dtype=object)
+            out[:] = list(values)
+            return out
+
+        return {
+            "device": obj([p[0] for p in self.profiles]),
+            "os": obj([p[1] for p in self.profiles]),
+            "browser": obj([p[2] for p in self.profiles]),
+            "country": obj([loc[0] for loc in self.locations]),
+            "region": obj([loc[1] for loc in self.locations]),
+            "city": obj([loc[2] for loc in self.locations]),
+            "language": obj(self.langs),
+            "bot_kind": obj(self.bot_kinds),
+        }
+
+
+def vocabulary(codes: Sequence[CodeInfo]) -> Vocab:
+    """Every profile, place and language the generator may draw for these codes."""
+    locations: dict[tuple[str, str | None, str | None], None] = {("US", None, None): None}
+    for c in codes:
+        for loc in locations_of(c)[0]:
+            locations[loc] = None
+    for country, _, _ in list(locations):
+        locations[(country, None, None)] = None
+    countries = tuple(dict.fromkeys(loc[0] for loc in locations))
+    profiles: dict[tuple[str, str | None, str], None] = {}
+    for country in countries:
+        profiles.update(dict.fromkeys(_profile_table(country)[0]))
+    profiles.update(dict.fromkeys(("desktop", None, b[1]) for b in BOTS))
+    langs = (None, *dict.fromkeys([*LANG.values(), "en-us"]))
+    return Vocab(tuple(profiles), tuple(locations), countries, langs)
+
+
+def locations_of(c: CodeInfo) -> tuple[list[tuple[str, str | None, str | None]], list[float]]:
+    """Where a code's visitors come from (locals, locals without a city, tourists) and how often."""
+    region = REGIONS.get(c.city, "")
+    items: list[tuple[str, str | None, str | None]] = [
+        (c.country, region or None, c.city or None),
+        (c.country, None, None),
+    ]
+    weights = [0.78, 0.07]
+    others = [t for t in TOURISTS if t[0] != c.country]
+    items += others
+    weights += [0.15 / len(others)] * len(others)
+    return items, weights
 
 
 @dataclass(slots=True)
@@ -181,11 +249,14 @@ class Workload:
     start: datetime
     end: datetime
     anomalies: list[Anomaly]
+    vocab: Vocab
     _counts: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     def batches(self) -> Iterator[Batch]:
         """The history, one UTC day per batch."""
-        return _Generator(self).run()
+        from scanroute.workload_gen import Generator
+
+        return Generator(self).run()
 
 
 def _profile_table(country: str) -> tuple[list[tuple[str, str, str]], list[float]]:
@@ -258,7 +329,7 @@ def plan(workspace_id: int, codes: Sequence[CodeInfo], spec: Spec) -> Workload:
     for (code_id, h, _), n in zip(weights, counts, strict=True):
         if n:
             by_hour.setdefault(h, []).append((code_id, n))
-    return Workload(workspace_id, list(ranked), spec, start, end, anomalies, by_hour)
+    return Workload(workspace_id, list(ranked), spec, start, end, anomalies, vocabulary(ranked), by_hour)
 
 
 def _anomalies(ranked: Sequence[CodeInfo], spec: Spec, end: datetime) -> list[Anomaly]:
@@ -269,227 +340,3 @@ def _anomalies(ranked: Sequence[CodeInfo], spec: Spec, end: datetime) -> list[An
         Anomaly("spike", spike_code.id, spike_code.slug, spike_day, spike_day, 5.0),
         Anomaly("drop", drop_code.id, drop_code.slug, drop_day, drop_day + timedelta(days=1), 0.08),
     ]
-
-
-_B32 = "0123456789abcdefghijklmnopqrstuv"
-_PAIRS = [a + b for a in _B32 for b in _B32]  # 10 bits → two base32hex digits
-_SHIFTS = tuple(range(110, -1, -10))
-
-
-def scan_id(rnd: random.Random, ts: datetime) -> str:
-    """A time-ordered 24-character scan id (as ``capture.event.new_scan_id``), from a seeded source:
-    base32hex of 48 bits of milliseconds and 72 random bits."""
-    n = (int(ts.timestamp() * 1000) << 72) | rnd.getrandbits(72)
-    return "".join([_PAIRS[(n >> s) & 1023] for s in _SHIFTS])
-
-
-def _ip(rnd: random.Random) -> str:
-    n = rnd.getrandbits(24)
-    return f"{(n >> 16) % 223 + 1}.{(n >> 8) & 255}.{n & 255}.0"
-
-
-class _Generator:
-    """Stateful walk through the planned hours."""
-
-    def __init__(self, w: Workload) -> None:
-        self.w = w
-        self.spec = w.spec
-        self.rnd = random.Random(w.spec.seed + 1)
-        self.codes = {c.id: c for c in w.codes}
-        self.bot_share = {
-            c.id: self.rnd.uniform(0.10, 0.40) if self.rnd.random() < 0.33 else self.rnd.uniform(0.005, 0.03)
-            for c in w.codes
-        }
-        self.arrival = {
-            c.id: min(0.97, max(0.4, self.rnd.gauss(self.spec.arrival_rate, 0.08))) for c in w.codes
-        }
-        self.profiles: dict[str, tuple[list[tuple[str, str, str]], list[float]]] = {}
-        self.locations = {c.id: self._locations(c) for c in w.codes}
-        self.bot_cum = list(itertools.accumulate(b[2] for b in BOTS))
-        self.customers = max(50, int(self.spec.scans * self.spec.known_share / 6))
-        self.journeys: dict[str, list[tuple[Any, ...]]] = {}
-        self.pending: list[tuple[datetime, int, Conversion]] = []
-        self.seq = itertools.count(1)
-        self.today: dict[int, list[tuple[Any, ...]]] = {}
-
-    def _locations(self, c: CodeInfo) -> tuple[list[tuple[str, str | None, str | None]], list[float]]:
-        region = REGIONS.get(c.city, "")
-        items: list[tuple[str, str | None, str | None]] = [
-            (c.country, region or None, c.city or None),
-            (c.country, None, None),
-        ]
-        weights = [0.78, 0.07]
-        others = [t for t in TOURISTS if t[0] != c.country]
-        items += others
-        weights += [0.15 / len(others)] * len(others)
-        return items, list(itertools.accumulate(weights))
-
-    def run(self) -> Iterator[Batch]:
-        w = self.w
-        batch = Batch()
-        hours = int((w.end - w.start) / HOUR)
-        for h in range(hours):
-            at = w.start + h * HOUR
-            if at.hour == 0 and h:
-                yield self._close(batch, at)
-                batch = Batch()
-                self.today.clear()
-            rows = []
-            for code_id, n in w._counts.get(h, ()):
-                for _ in range(n):
-                    ts = at + timedelta(microseconds=int(self.rnd.random() * 3_600_000_000))
-                    rows.append(self._scan(self.codes[code_id], ts, batch))
-            rows.sort(key=lambda r: (r[4], r[0]))
-            batch.scans.extend(rows)
-        yield self._close(batch, w.end)
-
-    def _close(self, batch: Batch, until: datetime) -> Batch:
-        while self.pending and self.pending[0][0] < until:
-            conv = heapq.heappop(self.pending)[2]
-            if conv.external_id is not None:  # the journey: the customer's identified scans so far
-                history = self.journeys.get(conv.external_id, [])
-                horizon = conv.occurred_at - timedelta(days=60)  # conversions pop in time order
-                self.journeys[conv.external_id] = history = [t for t in history if t[4] >= horizon]
-                conv.touches = [t for t in history if t[4] <= conv.occurred_at]
-            batch.conversions.append(conv)
-        batch.beacons.sort(key=lambda b: b[4])
-        return batch
-
-    def _scan(self, c: CodeInfo, ts: datetime, batch: Batch) -> tuple[Any, ...]:
-        rnd = self.rnd
-        sid = scan_id(rnd, ts)
-        if rnd.random() < self.bot_share[c.id]:
-            kind, browser, _ = BOTS[bisect(self.bot_cum, rnd.random() * self.bot_cum[-1])]
-            return (
-                sid,
-                self.w.workspace_id,
-                c.id,
-                c.slug,
-                ts,
-                "redirect",
-                c.destination,
-                None,
-                None,
-                c.campaign_id,
-                c.placement_id,
-                c.creative,
-                "desktop",
-                None,
-                browser,
-                None,
-                "US",
-                None,
-                None,
-                None,
-                _ip(rnd),
-                f"{rnd.getrandbits(128):032x}",
-                False,
-                True,
-                kind,
-                None,
-                False,
-            )
-        seen = self.today.setdefault(c.id, [])
-        if seen and rnd.random() < self.spec.repeat_rate:
-            person = seen[int(rnd.random() * len(seen))]
-            returning = True
-        else:
-            person = self._person(c)
-            seen.append(person)
-            returning = False
-        visitor, ip, (device, os_name, browser), (country, region, city), lang, refused, customer = person
-        row = (
-            sid,
-            self.w.workspace_id,
-            c.id,
-            c.slug,
-            ts,
-            "redirect",
-            c.destination,
-            None,
-            None,
-            c.campaign_id,
-            c.placement_id,
-            c.creative,
-            device,
-            os_name,
-            browser,
-            lang,
-            country,
-            region,
-            city,
-            None,
-            ip,
-            visitor,
-            returning,
-            False,
-            None,
-            None,
-            refused,
-        )
-        arrived = rnd.random() < self.arrival[c.id]
-        if arrived:
-            batch.beacons.append(
-                (sid, "arrived", self.w.workspace_id, None, ts + timedelta(seconds=rnd.uniform(0.5, 4)))
-            )
-            if rnd.random() < self.spec.engagement_rate:
-                at = ts + timedelta(seconds=rnd.uniform(8, 120))
-                batch.beacons.append((sid, "engaged", self.w.workspace_id, round(rnd.uniform(0.3, 1), 2), at))
-        if customer is not None:
-            batch.identities.append((self.w.workspace_id, sid, customer, visitor, ts + timedelta(seconds=30)))
-            self.journeys.setdefault(customer, []).append(row)
-        self._maybe_convert(c, row, customer, arrived)
-        return row
-
-    def _person(self, c: CodeInfo) -> tuple[Any, ...]:
-        rnd = self.rnd
-        items, cum = self.locations[c.id]
-        country, region, city = items[bisect(cum, rnd.random() * cum[-1])]
-        if country not in self.profiles:
-            self.profiles[country] = _profile_table(country)
-        profiles, pcum = self.profiles[country]
-        profile = profiles[bisect(pcum, rnd.random() * pcum[-1])]
-        lang = LANG.get(country, "en-us") if rnd.random() < 0.85 else "en-us"
-        refused = rnd.random() < 0.02
-        ip = _ip(rnd)
-        visitor = None if refused else f"{rnd.getrandbits(128):032x}"
-        customer = (
-            f"cust-{int(rnd.random() * self.customers)}" if rnd.random() < self.spec.known_share else None
-        )
-        return (
-            visitor,
-            ip,
-            profile,
-            (country, None if refused else region, None if refused else city),
-            lang,
-            refused,
-            customer,
-        )
-
-    def _maybe_convert(self, c: CodeInfo, row: tuple[Any, ...], customer: str | None, arrived: bool) -> None:
-        rnd = self.rnd
-        p = self.spec.conversion_rate * (1.2 if arrived else 0.3) * (3 if customer else 1)
-        if rnd.random() >= p:
-            return
-        ts: datetime = row[4]
-        if customer:
-            delay = timedelta(minutes=min(60 * 24 * 5, rnd.lognormvariate(math.log(90), 1.2)))
-        else:
-            delay = timedelta(minutes=rnd.uniform(3, 90))
-        occurred = ts + delay
-        if occurred >= self.w.end:
-            return
-        kind, value, currency = self._value(c)
-        conv = Conversion(next(self.seq), row, kind, value, currency, occurred, customer, [row])
-        heapq.heappush(self.pending, (occurred, conv.seq, conv))
-
-    def _value(self, c: CodeInfo) -> tuple[str, int | None, str | None]:
-        rnd = self.rnd
-        currency = CURRENCY.get(c.country, "USD")
-        scale = 1 if currency != "JPY" else 0.01
-        if c.campaign_kind == 1:
-            return "signup", None, None
-        if c.medium in CAFE and rnd.random() < 0.35:
-            return "redemption", int(rnd.randint(200, 600) / scale), currency
-        low, high = (1200, 3800) if c.campaign_kind == 2 else (350, 850)
-        return "purchase", int(rnd.randint(low, high) / scale), currency

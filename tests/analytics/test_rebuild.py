@@ -15,11 +15,13 @@ from scanroute.analytics.loader import load
 from scanroute.analytics.rebuild import rebuild, rebuild_all
 from scanroute.bootstrap import Container, build
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     attribution_credits,
     beacon_events,
     daily_visitors,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -36,7 +38,9 @@ LOCAL: list[Table] = [
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
+    rollup_day_devices,
     rollup_credits,
+    *CREDIT_AGGREGATES,
 ]
 ALL: list[Table] = [rollup_hourly, daily_visitors, *LOCAL]
 

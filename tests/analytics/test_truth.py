@@ -1,7 +1,7 @@
 """Every KPI the API answers equals an independent computation over the raw tables.
 
 Counts exactly, money to the cent, on SQLite and PostgreSQL, for history loaded through the scan
-writer (incremental rollups) and in bulk (rollups rebuilt in SQL).
+writer (incremental rollups) and in bulk (rollups grouped from the generated columns).
 """
 
 from __future__ import annotations

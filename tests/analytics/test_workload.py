@@ -11,7 +11,8 @@ import pytest
 
 from scanroute.analytics.loader import fallback_credits
 from scanroute.attribution.models import PPM
-from scanroute.workload import Batch, CodeInfo, Spec, Workload, plan
+from scanroute.workload import CodeInfo, Spec, Workload, plan
+from scanroute.workload_batch import Batch
 
 END = datetime(2026, 4, 1, tzinfo=UTC)
 CITIES = [

@@ -2,9 +2,12 @@
 
 Two paths over the same generated history:
 
-- ``bulk`` — one transaction: raw rows by binary COPY (PostgreSQL) or ``executemany`` (SQLite),
-  credits computed here with ``attribution.models`` over the journeys the generator built, then
-  every rollup recomputed in SQL by ``analytics.rebuild`` (the fast path: millions of scans);
+- ``bulk`` — one transaction: scans and beacons straight from the generator's numpy columns
+  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite), credits computed
+  here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
+  from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
+  workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
+  in 8–13 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
@@ -12,19 +15,18 @@ Two paths over the same generated history:
 The bulk path does not call the attribution engine: measured at ≈2.8 ms per conversion (its
 per-batch journey queries), it would take longer than everything else at 10 M scans. It applies
 the same rules (journey = the named scan plus the customer's identified scans, the workspace's
-lookback and half-life, ``credit`` and ``credit_value``); ``tests/analytics`` checks that both
+lookback and half-life, the same credit and value split); ``tests/analytics`` checks that both
 give identical ``attribution_credits``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from queue import Empty
@@ -32,32 +34,42 @@ from typing import Any
 
 from sqlalchemy import Connection, Index, func, literal, select, text
 
+from scanroute.analytics import bulkrollups
+from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
+from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
+from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
+from scanroute.analytics.fastload import load_day
 from scanroute.analytics.rebuild import rebuild
-from scanroute.attribution.models import DEFAULT_HALF_LIFE, PPM, Model, Touch, credit, credit_value
-from scanroute.attribution.money import convert
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
+from scanroute.storage.credit_rollups import insert_credits, regroup_credits
 from scanroute.storage.db import Database
 from scanroute.storage.rollups import add_beacons
 from scanroute.storage.scans import ScanWriter
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     attribution_credits,
     beacon_events,
     campaigns,
     codes,
     conversions,
+    daily_visitors,
     fx_rates,
     identities,
     placements,
+    rollup_credits,
     scans,
     workspaces,
 )
-from scanroute.workload import USD_RATES, Batch, CodeInfo, Conversion, Spec, Workload, plan
+from scanroute.workload import USD_RATES, CodeInfo, Spec, Workload, plan
+from scanroute.workload_batch import Batch
 
+__all__ = ["Loaded", "catalog", "ensure_fx", "fallback_credits", "load"]
 WRITER_BATCH = 5_000  # the drainer's batch size
 BULK_TABLES = (scans, beacon_events, identities, conversions, attribution_credits)
+ROLLUPS = (*bulkrollups.TABLES.values(), daily_visitors, rollup_credits, *CREDIT_AGGREGATES)
 
 
 @dataclass(slots=True)
@@ -71,7 +83,8 @@ class Loaded:
     conversions: int = 0
     credits_by: str = ""
     load_seconds: float = 0.0
-    rebuild_seconds: float = 0.0
+    rebuild_seconds: float = 0.0  # bulk: indexes, rollups, commit (and SQLite checkpoint)
+    first_id: int = 2**62  # the first conversion id this load assigned
 
 
 def catalog(conn: Connection, workspace_id: int) -> list[CodeInfo]:
@@ -168,67 +181,16 @@ def _event(r: Sequence[Any]) -> ScanEvent:
     )
 
 
-def _touch(r: Sequence[Any]) -> Touch:
-    return Touch(r[0], r[4], _label(r[2]), _label(r[9]), _label(r[10]), r[11])
-
-
-def _label(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(label: str | None) -> int | None:
-    return None if label is None else int(label)
-
-
-def fallback_credits(
-    workspace_id: int,
-    conversion_id: int,
-    conv: Conversion,
-    value_minor: int,
-    lookback: timedelta,
-    half_life: timedelta = DEFAULT_HALF_LIFE,
-) -> list[tuple[Any, ...]]:
-    """``attribution_credits`` rows of one conversion under every model (``attribution.models``)."""
-    touches = [_touch(t) for t in conv.touches]
-    out: list[tuple[Any, ...]] = []
-    at = conv.occurred_at
-    for model in Model:
-        if len(touches) == 1:  # one touch takes all the credit under every model
-            shares = [(touches[0], PPM)] if at - lookback <= touches[0].at <= at else []
-        else:
-            shares = credit(model, touches, converted_at=at, lookback=lookback, half_life=half_life)
-        if not shares:
-            continue
-        values = [value_minor] if len(shares) == 1 else credit_value([p for _, p in shares], value_minor)
-        for (touch, ppm), value in zip(shares, values, strict=True):
-            out.append(
-                (
-                    conversion_id,
-                    model.value,
-                    touch.scan_id,
-                    workspace_id,
-                    ppm,
-                    value,
-                    _int(touch.code_id),
-                    _int(touch.campaign_id),
-                    _int(touch.placement_id),
-                    touch.creative,
-                    touch.at,
-                    at,
-                )
-            )
-    return out
-
-
 @dataclass(slots=True)
 class _Prepared:
-    """A batch with its conversions' reporting values and (bulk) credit rows, whose conversion id
-    field holds the conversion's position in ``batch.conversions`` until ids are assigned."""
+    """A batch with its conversions' reporting values and, in bulk mode, its credit rows (whose
+    conversion id field holds the conversion's position in ``batch.conversions`` until ids are
+    assigned) and its rollups."""
 
     batch: Batch
     reporting: list[int | None]
     credits: list[tuple[Any, ...]]
-    dialect: str | None = None  # scans and beacons already in this dialect's driver form
+    rollups: Partial | None = None
 
 
 def _prepare(
@@ -236,20 +198,18 @@ def _prepare(
     currency: str,
     rates: dict[str, Decimal],
     settings: AttributionSettings | None,
-    dialect: str | None,
+    shape: Shape | None,
     batch: Batch,
 ) -> _Prepared:
-    reporting = [_reporting(c, currency, rates) for c in batch.conversions]
+    reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
     credits = []
     if settings is not None:
         for i, (conv, value) in enumerate(zip(batch.conversions, reporting, strict=True)):
             credits += fallback_credits(
                 workspace_id, i, conv, value or 0, settings.lookback, settings.half_life
             )
-    if dialect is not None:  # the bulk path: format rows here (possibly in the generating process)
-        batch.scans = bulk.driver_rows(dialect, scans, batch.scans)  # type: ignore[assignment]
-        batch.beacons = bulk.driver_rows(dialect, beacon_events, batch.beacons)  # type: ignore[assignment]
-    return _Prepared(batch, reporting, credits, dialect)
+    rollups = None if shape is None else partial_rollups(batch, shape)
+    return _Prepared(batch, reporting, credits, rollups)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -307,10 +267,12 @@ def load(
 ) -> Loaded:
     """Generate ``spec``'s history for the workspace's codes and store it.
 
-    ``bulk``: one transaction (all or nothing); raw rows by COPY/executemany — into tables that
-    were empty, with their secondary indexes dropped and rebuilt at the end — credits computed
-    here with ``attribution.models`` over the generated journeys (the engine's rules, without its
-    per-conversion queries), then every rollup rebuilt in SQL. ``writer``: scans through
+    ``bulk``: one transaction (all or nothing); raw rows by COPY/executemany from the generated
+    columns — into tables that were empty, with their secondary indexes dropped and rebuilt at
+    the end — credits computed here with ``attribution.models`` over the generated journeys (the
+    engine's rules, without its per-conversion queries); the rollups grouped from the columns
+    (``analytics.bulkrollups``) and written once at the end when the workspace had no scans
+    before, else rebuilt in SQL (``analytics.rebuild``). ``writer``: scans through
     ``ScanWriter``, beacons and conversions through the production hooks and the attribution
     engine, one transaction per day. ``parallel`` (default: with ``bulk`` and 100 000 scans or
     more) generates in a child process while this one loads.
@@ -322,17 +284,23 @@ def load(
         settings = settings_of(conn, workspace_id)
         currency, rates = ensure_fx(conn, workspace_id)
         next_id = int(conn.execute(select(func.coalesce(func.max(conversions.c.id), 0))).scalar_one()) + 1
+        fresh = conn.execute(select(scans.c.id).where(scans.c.workspace_id == workspace_id).limit(1)).first()
     out = Loaded(work)
     parallel = mode == "bulk" and spec.scans >= 100_000 if parallel is None else parallel
+    tz = zone(settings.timezone)
+    shape = Shape.of(work, tz) if mode == "bulk" and fresh is None else None
+    totals = Totals(shape) if shape is not None else None
     started = time.perf_counter()
     with ExitStack() as stack:
         one = stack.enter_context(db.write()) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
-        bulk_only = (settings, db.dialect) if mode == "bulk" else (None, None)
-        prepare = partial(_prepare, workspace_id, currency, rates, *bulk_only)
+        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape)
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
+                if totals is not None and prepared.rollups is not None:
+                    totals.add(prepared.rollups)
+                    visitor_rows(one, prepared.rollups.visitors)
             else:
                 rows = prepared.batch.scans
                 for i in range(0, len(rows), WRITER_BATCH):
@@ -346,11 +314,19 @@ def load(
             started = time.perf_counter()
             for index in dropped:
                 index.create(one)
-            tz = zone(settings.timezone)
-            rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
+            if totals is not None:
+                totals.write(one, work)
+                insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
+                regroup_credits(one, workspace_id)
+            else:
+                rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
             if not db.is_sqlite:
-                bulk.analyze(one, BULK_TABLES)
-            out.rebuild_seconds = time.perf_counter() - started
+                bulk.analyze(one, (*BULK_TABLES, *ROLLUPS))
+    if mode == "bulk":
+        if db.is_sqlite:  # copy the load out of the WAL now, not page by page under later readers
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        out.rebuild_seconds = time.perf_counter() - started  # indexes, rollups, commit, checkpoint
     return out
 
 
@@ -372,16 +348,16 @@ def _drop_indexes(conn: Connection) -> list[Index]:
 def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_id: int) -> int:
     """Write one batch's rows (all but the scans in ``writer`` mode); returns the next conversion id."""
     ws, batch = out.workload.workspace_id, prepared.batch
-    ready = prepared.dialect == conn.dialect.name
     if mode == "bulk":
-        bulk.load(conn, scans, batch.scans, ready=ready)
-    bulk.load(conn, beacon_events, batch.beacons, ready=ready)
-    if mode == "writer":
-        add_beacons(conn, [(b[0], b[1]) for b in batch.beacons])
+        n_scans, n_beacons = load_day(conn, batch)
+    else:
+        beacons = batch.beacons
+        n_scans, n_beacons = len(batch.day.ts), bulk.load(conn, beacon_events, beacons)
+        add_beacons(conn, [(b[0], b[1]) for b in beacons])
     bulk.load(conn, identities, batch.identities)
     seed = out.workload.spec.seed
     rows = [
-        _conversion_row(next_id + i, ws, c, v, seed)
+        conversion_row(next_id + i, ws, c, v, seed)
         for i, (c, v) in enumerate(zip(batch.conversions, prepared.reporting, strict=True))
     ]
     bulk.load(conn, conversions, rows)
@@ -390,47 +366,9 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
         bulk.load(conn, attribution_credits, [(next_id + r[0], *r[1:]) for r in prepared.credits])
     elif rows:
         attribute(conn, ws, [r[0] for r in rows])
-    out.scans += len(batch.scans)
-    out.beacons += len(batch.beacons)
+    out.first_id = min(out.first_id, next_id)
+    out.scans += n_scans
+    out.beacons += n_beacons
     out.identities += len(batch.identities)
     out.conversions += len(batch.conversions)
     return next_id + len(rows)
-
-
-def _reporting(conv: Conversion, currency: str, rates: dict[str, Decimal]) -> int | None:
-    if conv.value_minor is None or conv.currency is None:
-        return None
-    if conv.currency == currency:
-        return conv.value_minor
-    rate = rates.get(conv.currency)
-    return None if rate is None else convert(conv.value_minor, conv.currency, currency, rate)
-
-
-def _conversion_row(
-    ident: int, workspace_id: int, conv: Conversion, reporting: int | None, seed: int
-) -> tuple[Any, ...]:
-    key = f"workload-{seed}-{conv.seq}"
-    scan = conv.scan
-    order = f"ord-{seed}-{conv.seq}" if conv.value_minor is not None else None
-    return (
-        ident,
-        workspace_id,
-        scan[0],
-        conv.type,
-        conv.value_minor,
-        conv.currency,
-        reporting,
-        conv.external_id,
-        order,
-        None,
-        {},
-        conv.occurred_at,
-        conv.occurred_at + timedelta(seconds=2),
-        key,
-        hashlib.sha256(key.encode()).hexdigest(),
-        "api",
-        scan[2],
-        scan[9],
-        scan[10],
-        scan[11],
-    )

@@ -2,7 +2,8 @@
 
 A ``Query`` is a workspace, a window of local days, equality filters and what to group by (a
 dimension or a time bucket). ``scan_sums`` reads the scan rollups; ``credit_sums`` reads
-``rollup_credits`` under one attribution model. Both return ``{group key: Sums}`` with every metric
+the smallest credit aggregate (``CREDIT_AGGREGATES``; else ``rollup_credits``) under one
+attribution model. Both return ``{group key: Sums}`` with every metric
 summed in SQL; nothing here reads raw scans.
 """
 
@@ -18,8 +19,10 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, liter
 from scanroute.analytics.clock import day_number
 from scanroute.domain.errors import Invalid
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -30,6 +33,7 @@ from scanroute.storage.schema import (
 SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_codes,
     rollup_hour_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
@@ -213,12 +217,14 @@ def scan_sums(conn: Connection, q: Query) -> dict[tuple[Any, ...], Sums]:
 
 def credit_sums(conn: Connection, q: Query, model: str) -> dict[tuple[Any, ...], Sums]:
     """Credited conversions, orders and revenue per group under ``model``."""
-    t = rollup_credits
-    sums: list[ColumnElement[Any]] = [
-        func.sum(t.c.credit_ppm),
-        func.sum(case((t.c.is_order, t.c.credit_ppm), else_=0)),
-        func.sum(t.c.value_minor),
-    ]
+    needed = set(q.filters.given()) | set(DIMENSIONS.get(q.group or "", ()))
+    needed |= {"hour"} if q.group in NEEDS_HOUR else set()
+    t = next((a for a in CREDIT_AGGREGATES if needed <= set(a.c.keys())), rollup_credits)
+    if t is rollup_credits:
+        order: ColumnElement[Any] = func.sum(case((t.c.is_order, t.c.credit_ppm), else_=0))
+    else:
+        order = func.sum(t.c.order_ppm)
+    sums: list[ColumnElement[Any]] = [func.sum(t.c.credit_ppm), order, func.sum(t.c.value_minor)]
     return {
         key: Sums(credit_ppm=c, order_ppm=o, value_minor=v)
         for key, (c, o, v) in _grouped(conn, t, q, sums, t.c.model == model)

@@ -31,17 +31,18 @@ from scanroute.analytics.clock import (
     offset_case,
     segments,
 )
+from scanroute.storage.credit_rollups import insert_credits, regroup_credits
 from scanroute.storage.rollups import (
     ARRIVED,
     SCAN_TABLES,
     epoch_sql,
-    insert_credits,
     key_columns,
     time_key,
     ts_param,
     zones,
 )
 from scanroute.storage.schema import (
+    CREDIT_AGGREGATES,
     ROLLUP_METRICS,
     attribution_credits,
     daily_visitors,
@@ -130,6 +131,7 @@ def _chunk(conn: Connection, workspace_id: int, d0: int, d1: int) -> int:
         {"lo": _ts(conn, lo_s), "hi": _ts(conn, hi_s)},
         days=(d0, d1),
     )
+    regroup_credits(conn, workspace_id, range(d0, d1 + 1))
     return staged
 
 
@@ -138,7 +140,7 @@ def _ts(conn: Connection, epoch_s: int) -> Any:
 
 
 def _clear_local(conn: Connection, workspace_id: int, d0: int, d1: int) -> None:
-    tables: list[Table] = [*SCAN_TABLES, rollup_credits]
+    tables: list[Table] = [*SCAN_TABLES, rollup_credits, *CREDIT_AGGREGATES]
     for table in tables:
         lo, hi = (d0 * 24, d1 * 24 + 23) if time_key(table) == "hour" else (d0, d1)
         col = table.c[time_key(table)]

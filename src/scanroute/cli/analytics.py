@@ -106,7 +106,7 @@ def load_demo(workspace: str, scans: int, days: int, seed: int) -> None:
             )
     typer.echo(
         f"loaded {loaded.scans} scans, {loaded.beacons} beacons, {loaded.conversions} conversions into "
-        f"'{workspace}' in {loaded.load_seconds:.1f} s; rollups rebuilt in {loaded.rebuild_seconds:.1f} s"
+        f"'{workspace}' in {loaded.load_seconds:.1f} s; indexes + rollups {loaded.rebuild_seconds:.1f} s"
     )
     for a in loaded.workload.anomalies:
         typer.echo(f"injected anomaly: {a.kind} of code {a.slug} on {a.first} … {a.last} (×{a.factor})")

@@ -8,13 +8,12 @@ Three entry points, each to be called inside the transaction that wrote the raw 
 - ``add_beacons`` — newly inserted ``beacon_events`` rows: "arrived" and the first engagement of
   a scan that is already stored (beacons that come before their scan are counted by
   ``add_scans``);
-- ``sync_credits`` — after ``attribution_credits`` of some conversions were (re)computed: replaces
-  their ``rollup_credits`` rows (credit, value, the touch's scan dimensions, local day and hour).
+- ``sync_credits`` (``storage.credit_rollups``) — after ``attribution_credits`` of some
+  conversions were (re)computed: replaces their ``rollup_credits`` rows (credit, value, the
+  touch's scan dimensions, local day and hour) and regroups the credit aggregates.
 
 ``analytics.rebuild`` recomputes the same tables from raw rows with the same rules.
 """
-
-# ruff: noqa: S608 - SQL is assembled from schema names and integers computed here, never from input
 
 from __future__ import annotations
 
@@ -24,17 +23,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, text, tuple_
+from sqlalchemy import Connection, Table, bindparam, select, tuple_
 
-from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, offset_case, segments, zone
+from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, zone
 from scanroute.capture.event import ScanEvent
 from scanroute.storage.schema import (
     ROLLUP_METRICS,
-    attribution_credits,
     beacon_events,
     daily_visitors,
-    rollup_credits,
     rollup_day_codes,
+    rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
@@ -54,6 +52,7 @@ SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
+    rollup_day_devices,
 )
 CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
 
@@ -327,66 +326,8 @@ def epoch_sql(conn: Connection, column: str) -> str:
     return f"unixepoch({column})"
 
 
-def insert_credits(
-    conn: Connection,
-    workspace_id: int,
-    where: str,
-    params: dict[str, Any],
-    days: tuple[int, int] | None = None,
-) -> None:
-    """INSERT INTO rollup_credits from ``attribution_credits ac`` rows matching ``where``.
-
-    The local day and hour come from the conversion time; the touch's device, OS, browser and
-    geography from its scan. ``where`` is trusted SQL over ``ac`` with bound ``params``; ``days``
-    keeps only conversions whose local day number lies in that inclusive range.
-    """
-    ac = attribution_credits.c
-    span = conn.execute(
-        text(
-            f"SELECT min(ac.converted_at) AS lo, max(ac.converted_at) AS hi FROM attribution_credits ac "
-            f"WHERE ac.workspace_id = :ws AND {where}"
-        ).columns(lo=ac.converted_at.type, hi=ac.converted_at.type),
-        {"ws": workspace_id, **params},
-    ).one()
-    if span.lo is None:
-        return
-    tz = zones(conn, [workspace_id])[workspace_id]
-    epoch = epoch_sql(conn, "ac.converted_at")
-    offsets = segments(tz, int(span.lo.timestamp()) - 1, int(span.hi.timestamp()) + 1)
-    local = f"({epoch} + {offset_case(epoch, offsets)})"
-    conn.execute(
-        text(
-            "INSERT INTO rollup_credits (workspace_id, model, day, conversion_id, scan_id, hour, code_id,"
-            " campaign_id, placement_id, creative, device, os, browser, country, region, city,"
-            " credit_ppm, value_minor, is_order) "
-            f"SELECT ac.workspace_id, ac.model, {local} / {DAY}, ac.conversion_id, ac.scan_id,"
-            f" {local} / {HOUR},"
-            " COALESCE(ac.code_id, 0), COALESCE(ac.campaign_id, 0), COALESCE(ac.placement_id, 0),"
-            " COALESCE(ac.creative, ''), COALESCE(s.device, ''), COALESCE(s.os, ''), COALESCE(s.browser, ''),"
-            " COALESCE(s.country, ''), COALESCE(s.region, ''), COALESCE(s.city, ''),"
-            " ac.credit_ppm, ac.value_minor, COALESCE(c.value_reporting_minor, 0) > 0"
-            " FROM attribution_credits ac JOIN conversions c ON c.id = ac.conversion_id"
-            " LEFT JOIN scans s ON s.id = ac.scan_id"
-            f" WHERE ac.workspace_id = :ws AND {where}"
-            + ("" if days is None else f" AND {local} / {DAY} BETWEEN {int(days[0])} AND {int(days[1])}")
-        ),
-        {"ws": workspace_id, **params},
-    )
-
-
 def sync_credits(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
-    """Replace the ``rollup_credits`` rows of these conversions by their current credits.
+    """``storage.credit_rollups.sync_credits`` (where the credit rollups live), for its callers here."""
+    from scanroute.storage.credit_rollups import sync_credits as sync
 
-    Call after ``attribution_credits`` of the conversions were written (same transaction).
-    """
-    ids = sorted({int(i) for i in conversion_ids})
-    rc = rollup_credits.c
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        conn.execute(
-            delete(rollup_credits).where(rc.workspace_id == workspace_id, rc.conversion_id.in_(chunk))
-        )
-        marks = ", ".join(f":c{i}" for i in range(len(chunk)))
-        insert_credits(
-            conn, workspace_id, f"ac.conversion_id IN ({marks})", {f"c{i}": v for i, v in enumerate(chunk)}
-        )
+    sync(conn, workspace_id, conversion_ids)

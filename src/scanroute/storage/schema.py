@@ -526,9 +526,9 @@ _TEXT_KEYS = {
 }
 
 
-def _rollup_table(name: str, time_key: str, *dims: str) -> Table:
+def _rollup_table(name: str, time_key: str, *dims: str, codes: bool = True) -> Table:
     keys: list[Column[Any]] = [Column(k, Integer, primary_key=True) for k in ("workspace_id", time_key)]
-    for key in (*_CODE_KEYS, *dims):
+    for key in (*(_CODE_KEYS if codes else ()), *dims):
         if key in _TEXT_KEYS:
             keys.append(Column(key, String(_TEXT_KEYS[key]), primary_key=True))
         else:
@@ -542,6 +542,11 @@ rollup_hour_codes = _rollup_table("rollup_hour_codes", "hour")
 rollup_day_dims = _rollup_table("rollup_day_dims", "day", "device", "os", "browser", "country")
 rollup_hour_dims = _rollup_table("rollup_hour_dims", "hour", "device", "country")
 rollup_day_geo = _rollup_table("rollup_day_geo", "day", "country", "region", "city")
+# Workspace-wide: device, OS, browser and country per day without the code keys (a breakdown
+# over every code reads a few rows per day here instead of one per code and combination).
+rollup_day_devices = _rollup_table(
+    "rollup_day_devices", "day", "device", "os", "browser", "country", codes=False
+)
 
 # Attribution credit with the touch's scan dimensions and the conversion's local day and hour:
 # one row per ``attribution_credits`` row, kept in step by ``storage.rollups.sync_credits``.
@@ -570,6 +575,32 @@ rollup_credits = Table(
     Index(None, "conversion_id"),
     sqlite_with_rowid=False,
 )
+
+# ``rollup_credits`` summed per model and local day or hour over fewer dimensions: what credit
+# totals, groups and series read instead of one row per credit (``analytics.query`` takes the
+# smallest that holds the columns a question needs). Kept by ``storage.rollups.regroup_credits``.
+CREDIT_METRICS = ("credit_ppm", "order_ppm", "value_minor")
+
+
+def _credit_table(name: str, *keys: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        *[Column(k, rollup_credits.c[k].type, primary_key=True) for k in ("workspace_id", "model", *keys)],
+        *[Column(m, BigInteger, nullable=False) for m in CREDIT_METRICS],
+        sqlite_with_rowid=False,
+    )
+
+
+rollup_credit_days = _credit_table(
+    "rollup_credit_days", "day", "code_id", "campaign_id", "placement_id", "creative", "device", "country"
+)
+rollup_credit_hours = _credit_table(
+    "rollup_credit_hours", "hour", "code_id", "campaign_id", "placement_id", "creative"
+)
+rollup_credit_devices = _credit_table("rollup_credit_devices", "day", "device", "os", "browser", "country")
+rollup_credit_geo = _credit_table("rollup_credit_geo", "day", "country", "region", "city")
+CREDIT_AGGREGATES = (rollup_credit_days, rollup_credit_hours, rollup_credit_devices, rollup_credit_geo)
 
 
 # -- dashboard: server-side user sessions and failed-login throttling -----------------------------
