@@ -35,6 +35,43 @@ def test_adjacent_windows_add_up_exactly(total: int, length: int, cuts: list[int
     assert sum(item.over(h, h, per=24) for h in range(day * 24, day * 24 + 24)) == item.over(day, day)
 
 
+@given(
+    items=st.lists(
+        st.tuples(st.integers(0, 10**12), st.integers(900, 1100), st.integers(0, 400)), max_size=6
+    ),
+    start=st.integers(850, 1200),
+    widths=st.lists(st.integers(1, 60), min_size=1, max_size=40),
+    per=st.sampled_from([1, 24]),
+)
+def test_bucket_costs_equal_the_per_bucket_sums(
+    items: list[tuple[int, int, int]], start: int, widths: list[int], per: int
+) -> None:
+    book = [
+        costs.CostItem("campaign", i, total, first, first + span)
+        for i, (total, first, span) in enumerate(items)
+    ]
+    bounds = list(itertools.accumulate(widths, initial=start * per))
+    expected = [sum(i.over(a, b - 1, per) for i in book) for a, b in itertools.pairwise(bounds)]
+    assert costs.bucket_costs(book, bounds, per) == expected
+
+
+def test_bucket_costs_round_ties_to_even_like_over() -> None:
+    halves = [costs.CostItem("campaign", 1, 1, 0, 1), costs.CostItem("placement", 2, 3, 0, 1)]
+    # R(1) = 0.5 → 0 and 1.5 → 2 (half-even), so the first day carries 0 + 2 of the 4
+    assert costs.bucket_costs(halves[:1], [0, 1, 2]) == [0, 1]
+    assert costs.bucket_costs(halves[1:], [0, 1, 2]) == [2, 1]
+    assert costs.bucket_costs(halves, [0, 1, 2]) == [sum(i.over(d, d) for i in halves) for d in (0, 1)]
+
+
+def test_bucket_costs_keep_exact_integers_past_int64() -> None:
+    item = costs.CostItem("campaign", 1, 10**17, 0, 364)  # 10^17 × 8 760 hours overflows int64
+    bounds = list(range(0, 366 * 24, 24))
+    assert costs.bucket_costs([item], bounds, 24) == [
+        item.over(a, b - 1, 24) for a, b in itertools.pairwise(bounds)
+    ]
+    assert sum(costs.bucket_costs([item], [0, 365 * 24], 24)) == 10**17
+
+
 def test_rounding_is_half_even_per_cumulative_share() -> None:
     item = costs.CostItem("placement", 1, 1000, 0, 2)  # 10.00 over three days: 3.33 | 3.34 | 3.33
     assert [item.over(d, d) for d in range(3)] == [333, 334, 333]

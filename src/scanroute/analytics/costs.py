@@ -17,11 +17,13 @@ Days are local calendar days of the workspace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import Connection, func, select
 
 from scanroute.analytics.clock import day_number
@@ -68,6 +70,29 @@ class CostBook:
     def owned(self, owner: str) -> dict[int, CostItem]:
         """Items of one owner kind by id."""
         return {i.id: i for i in self.items if i.owner == owner}
+
+
+def bucket_costs(items: Sequence[CostItem], bounds: Sequence[int], per: int = 1) -> list[int]:
+    """Cost of each contiguous bucket ``bounds[k] … bounds[k + 1] - 1`` (days, or hours with ``per=24``).
+
+    The same integers as summing ``item.over(first, last, per)`` bucket by bucket (both are
+    differences of ``R(t)``), but ``R`` is evaluated once per boundary, for all items at once with
+    numpy: an hourly month is 721 boundaries instead of 1 440 Python calls per item.
+    """
+    if len(bounds) < 2:
+        return []
+    t = np.asarray(bounds, dtype=np.int64)
+    spread = np.zeros(len(t), dtype=np.int64)
+    for item in items:
+        n = (item.last - item.first + 1) * per
+        if item.total_minor * n >= 1 << 62:  # would overflow int64: exact Python integers
+            spread += np.array([item.until(int(b), per) for b in bounds], dtype=np.int64)
+            continue
+        numerator = item.total_minor * np.clip(t - item.first * per, 0, n)
+        q, r = np.divmod(numerator, n)
+        q += (2 * r > n) | ((2 * r == n) & (q % 2 == 1))
+        spread += q
+    return [int(c) for c in np.diff(spread)]
 
 
 def _half_even(numerator: int, denominator: int) -> int:

@@ -231,10 +231,15 @@ class AnalyticsService:
         for sums in found.values():
             total.add(sums)
         beacons = total.arrived > 0
-        points = []
-        for key, first, last, label in _buckets(window, granularity):
+        buckets = _buckets(window, granularity)
+        owned = costs.scope(s.filters.given())
+        spread: list[int | None] = [None] * len(buckets)
+        if owned is not None and buckets:
+            bounds = [first for _, first, _, _ in buckets] + [buckets[-1][2] + 1]
             per = 24 if granularity == "hour" else 1
-            cost = self._cost(s, first, last, per)
+            spread = list(costs.bucket_costs(s.book.select(**owned), bounds, per))
+        points = []
+        for (key, _, _, label), cost in zip(buckets, spread, strict=True):
             values = kpi_values(found.get((key,), Sums()), s.context.currency, cost, beacons=beacons)
             points.append(Point.model_construct(start=label, **values))
         d0, d1 = window.days
