@@ -274,24 +274,9 @@ def spool_dirs(
 
 def orphaned(root: Path, own: Path) -> Iterator[Path]:
     """Spool directories whose owner is gone (their lock can be taken). Yields with the lock held."""
-    if not root.exists():
-        return
-    for path in sorted(root.iterdir()):
-        if path == own or not path.is_dir():
-            continue
-        try:
-            fd = os.open(path / "lock", os.O_CREAT | os.O_RDWR, 0o600)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            continue
-        try:
+    for path, orphan in spool_dirs(root, own):
+        if orphan:
             yield path
-        finally:
-            os.close(fd)
 
 
 def remove_spool(path: Path) -> None:
