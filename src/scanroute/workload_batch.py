@@ -92,6 +92,10 @@ class Batch:
         """The beacons as ``beacon_events`` rows."""
         from scanroute.workload_gen import moment
 
+        return self.beacon_rows_at([moment(t) for t in self.beacon_columns.at.tolist()])
+
+    def beacon_rows_at(self, at: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Beacon rows with ``at`` as their timestamps (datetimes, or text for a bulk load)."""
         b = self.beacon_columns
         values = [None if math.isnan(v) else v for v in b.value.tolist()]
         return list(
@@ -100,7 +104,7 @@ class Batch:
                 [BEACON_KINDS[k] for k in b.kind.tolist()],
                 itertools.repeat(self.workspace_id),
                 values,
-                [moment(t) for t in b.at.tolist()],
+                at,
                 strict=False,
             )
         )

@@ -11,8 +11,6 @@ timestamps), both in the caller's transaction.
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +19,6 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Table
 
 from scanroute.storage.schema import beacon_events, scans
-from scanroute.workload import BEACON_KINDS
 from scanroute.workload_batch import Batch
 
 Arr = NDArray[Any]
@@ -45,18 +42,7 @@ def scan_rows(batch: Batch, dialect: str) -> list[tuple[Any, ...]]:
 
 def beacon_rows(batch: Batch, dialect: str) -> list[tuple[Any, ...]]:
     """The batch's beacons as driver rows."""
-    b = batch.beacon_columns
-    values = [None if math.isnan(v) else v for v in b.value.tolist()]
-    return list(
-        zip(
-            b.scan_ids.tolist(),
-            [BEACON_KINDS[k] for k in b.kind.tolist()],
-            itertools.repeat(batch.workspace_id),
-            values,
-            ts_text(b.at, dialect),
-            strict=False,
-        )
-    )
+    return batch.beacon_rows_at(ts_text(batch.beacon_columns.at, dialect))
 
 
 def insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> int:
