@@ -116,6 +116,40 @@ def test_bots_replays_and_visitor_days(shop: dict[str, Any], ctr: Container) -> 
     rebuild_changes_nothing(ctr, shop["ws"])
 
 
+def test_a_heavy_repeat_visitor_keeps_first_and_second_by_time(shop: dict[str, Any], ctr: Container) -> None:
+    """Many batches of one visitor-code-day, one of them larger than the NOT IN list allows, then
+    two scans earlier than everything stored: the first and second move to them, nothing else."""
+    writer = ScanWriter(ctr.db)
+    late = T0 + timedelta(hours=3)
+    writer.write([ev(shop, "code0", late + timedelta(seconds=i)) for i in range(3)])
+    # 1 200 (> the 1 000 ids a group's own batch may bind), all earlier than the three stored
+    writer.write([ev(shop, "code0", T0 + timedelta(hours=2, seconds=i)) for i in range(1_200)])
+    at = late + timedelta(minutes=1)
+    writer.write([ev(shop, "code0", at + timedelta(seconds=i)) for i in range(5)])
+    at += timedelta(seconds=5)
+    s = summary(shop, "2026-05-04", "2026-05-04")
+    assert (s["scans"], s["unique_visitors"], s["returning_visitors"]) == (1_208, 1, 1)
+    # the 2nd-earliest of the day arrives in a batch with later scans, then the earliest alone
+    writer.write(
+        [ev(shop, "code0", T0 + timedelta(minutes=1))]
+        + [ev(shop, "code0", at + timedelta(seconds=i)) for i in range(4)]
+    )
+    writer.write([ev(shop, "code0", T0)])
+    s = summary(shop, "2026-05-04", "2026-05-04")
+    assert (s["scans"], s["unique_visitors"], s["returning_visitors"]) == (1_214, 1, 1)
+    r = shop["client"].get(
+        "/api/v1/analytics/timeseries",
+        headers=shop["h"],
+        params={"from": "2026-05-04", "to": "2026-05-04", "granularity": "hour"},
+    )
+    points = {
+        p["start"]: (p["unique_visitors"], p["returning_visitors"]) for p in r.json()["points"] if p["scans"]
+    }
+    assert points["2026-05-04T11:00"] == (1, 1)  # T0 and T0+1 min are 11:30 and 11:31 in Kolkata
+    assert points["2026-05-04T13:00"] == (0, 0)  # the scans that were first and second before
+    rebuild_changes_nothing(ctr, shop["ws"])
+
+
 def test_half_hour_zone_puts_scans_on_the_local_day(shop: dict[str, Any], ctr: Container) -> None:
     late = datetime(2026, 5, 4, 18, 29, 59, tzinfo=UTC)  # 23:59:59 in Kolkata
     ScanWriter(ctr.db).write(

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, bindparam, select, tuple_
+from sqlalchemy import Connection, Table, bindparam, select, tuple_, union_all
 
 from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, zone
 from scanroute.capture.event import ScanEvent
@@ -55,6 +55,9 @@ SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_devices,
 )
 CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
+_GROUPS_PER_QUERY = 100  # limited subqueries per UNION ALL (SQLite's compound limit is 500)
+_PARAMS_PER_QUERY = 10_000  # bound parameters per UNION (SQLite allows 32 766, PostgreSQL 65 535)
+_FRESH_IN_LIST = 1_000  # a group's own batch rows excluded by NOT IN up to this many
 
 Fact = dict[str, Any]
 Metrics = list[int]
@@ -212,26 +215,54 @@ def _visitor_days(
 
 
 def _add_stored(conn: Connection, groups: dict[tuple[Any, ...], list[_Member]]) -> None:
-    """Add the scans stored before this batch to the groups that had some."""
-    if not groups:
-        return
-    fresh = {m[1] for members in groups.values() for m in members}
-    by_ws: dict[int, set[str]] = defaultdict(set)
-    for ws, _, _, visitor in groups:
-        by_ws[ws].add(visitor)
-    for ws, visitors in by_ws.items():
-        names = sorted(visitors)
-        stmt = select(*_SCAN_DIMS, scans.c.visitor).where(
-            scans.c.workspace_id == ws,
-            scans.c.visitor.in_(bindparam("v", expanding=True)),
-            scans.c.is_bot.is_(False),
-            scans.c.code_id.is_not(None),
-        )
-        for start in range(0, len(names), CHUNK):
-            for r in conn.execute(stmt, {"v": names[start : start + CHUNK]}):
-                key = (ws, r.ts.astimezone(UTC).date(), r.code_id, r.visitor)
-                if key in groups and r.id not in fresh:
-                    groups[key].append((epoch_us(r.ts), r.id, False, r._mapping))
+    """Add the two earliest scans stored before this batch to each of the groups that had some.
+
+    Only the first two of a visitor-code-day matter to the rule, so each group reads at most two
+    rows through the (workspace, visitor, code, ts) index, however long the visitor's history:
+    storing a batch costs the same for a visitor's 3rd and 30 000th scan of the day.
+    """
+    for chunk in _param_chunks(groups):
+        parts = []
+        for ws, day, code, visitor in chunk:
+            lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            fresh = [m[1] for m in groups[(ws, day, code, visitor)]]
+            stmt = select(*_SCAN_DIMS, scans.c.visitor).where(
+                scans.c.workspace_id == ws,
+                scans.c.visitor == visitor,
+                scans.c.code_id == code,
+                scans.c.ts >= lo,
+                scans.c.ts < lo + timedelta(days=1),
+                scans.c.is_bot.is_(False),
+            )
+            if len(fresh) <= _FRESH_IN_LIST:  # skip this batch's rows in the index walk
+                stmt, limit = stmt.where(scans.c.id.not_in(fresh)), 2
+            else:  # a huge batch of one visitor: read past its rows instead of binding them all
+                limit = 2 + len(fresh)
+            # SQLite wants each limited part of a UNION in its own subquery.
+            parts.append(stmt.order_by(scans.c.ts, scans.c.id).limit(limit).subquery().select())
+        fresh_ids = {m[1] for key in chunk for m in groups[key]}
+        for r in conn.execute(union_all(*parts)):
+            if r.id not in fresh_ids:
+                key = (r.workspace_id, r.ts.astimezone(UTC).date(), r.code_id, r.visitor)
+                groups[key].append((epoch_us(r.ts), r.id, False, r._mapping))
+    for members in groups.values():  # of the stored rows read, only the earliest two count
+        old = sorted((m for m in members if not m[2]), key=lambda m: (m[0], m[1]))
+        members[:] = [m for m in members if m[2]] + old[:2]
+
+
+def _param_chunks(groups: dict[tuple[Any, ...], list[_Member]]) -> Iterable[list[tuple[Any, ...]]]:
+    """The group keys in runs whose statements stay well under the drivers' parameter limits."""
+    chunk: list[tuple[Any, ...]] = []
+    params = 0
+    for key, members in groups.items():
+        cost = 8 + (len(members) if len(members) <= _FRESH_IN_LIST else 0)
+        if chunk and (len(chunk) >= _GROUPS_PER_QUERY or params + cost > _PARAMS_PER_QUERY):
+            yield chunk
+            chunk, params = [], 0
+        chunk.append(key)
+        params += cost
+    if chunk:
+        yield chunk
 
 
 def _stored_scans_of_visitors(

@@ -206,7 +206,7 @@ scans = Table(
     Column("tracking_refused", Boolean, nullable=False, server_default="0"),
     Index(None, "workspace_id", "ts"),
     Index(None, "code_id", "ts"),
-    Index(None, "workspace_id", "visitor"),
+    Index(None, "workspace_id", "visitor", "code_id", "ts"),
 )
 
 # Hourly rollup maintained by the drainer in the same transaction as the raw rows.
