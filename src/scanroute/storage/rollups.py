@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +70,7 @@ def time_key(table: Table) -> str:
     return "day" if "day" in table.c else "hour"
 
 
+@cache
 def key_columns(table: Table) -> tuple[str, ...]:
     """The primary-key columns of a rollup table, in order."""
     return tuple(c.name for c in table.primary_key.columns)
@@ -102,26 +105,54 @@ def _fact(ws: int, local_s: int, m: Any) -> Fact:
     }
 
 
+FACT_KEYS = (
+    "workspace_id", "hour", "day", "code_id", "campaign_id", "placement_id", "creative",
+    "device", "os", "browser", "country", "region", "city",
+)  # fmt: skip
+"""The keys of a fact (``_fact``), in order: every rollup table is keyed by some of them."""
+_METRIC_AT = {m: i for i, m in enumerate(ROLLUP_METRICS)}
+
+
+@cache
+def _key_of(table: Table) -> Any:
+    """A function from a fact tuple (``FACT_KEYS`` order) to the table's primary key."""
+    return itemgetter(*(FACT_KEYS.index(k) for k in key_columns(table)))
+
+
 class Accumulator:
-    """Adds metric vectors per rollup row, then writes them with one upsert per table."""
+    """Adds metric vectors per fact, then writes them with one upsert per rollup table.
+
+    A fact is added once whatever the number of tables (one dictionary update per call); the
+    facts are grouped into each table's rows only when written.
+    """
 
     def __init__(self) -> None:
-        self.rows: dict[Table, dict[tuple[Any, ...], Metrics]] = {t: {} for t in SCAN_TABLES}
+        self.facts: dict[tuple[Any, ...], Metrics] = {}
 
     def add(self, fact: Fact, **metrics: int) -> None:
         """Add metrics (names from ``ROLLUP_METRICS``) to every table's row for ``fact``."""
-        delta = [metrics.get(m, 0) for m in ROLLUP_METRICS]
-        for table, rows in self.rows.items():
-            key = tuple(fact[k] for k in key_columns(table))
-            acc = rows.setdefault(key, [0] * len(delta))
-            for i, v in enumerate(delta):
-                acc[i] += v
+        key = tuple(fact[k] for k in FACT_KEYS)
+        acc = self.facts.get(key)
+        if acc is None:
+            acc = self.facts[key] = [0] * len(ROLLUP_METRICS)
+        for name, value in metrics.items():
+            acc[_METRIC_AT[name]] += value
 
     def write(self, conn: Connection) -> None:
         """Upsert the accumulated rows (adding to existing counters)."""
         from scanroute.storage.scans import _upsert
 
-        for table, rows in self.rows.items():
+        for table in SCAN_TABLES:
+            key_of = _key_of(table)
+            rows: dict[tuple[Any, ...], Metrics] = {}
+            for fact, values in self.facts.items():
+                key = key_of(fact)
+                acc = rows.get(key)
+                if acc is None:
+                    rows[key] = values.copy()
+                else:
+                    for i, v in enumerate(values):
+                        acc[i] += v
             names = key_columns(table)
             payload = [
                 dict(zip(names, key, strict=True)) | dict(zip(ROLLUP_METRICS, values, strict=True))
@@ -268,7 +299,13 @@ def _param_chunks(groups: dict[tuple[Any, ...], list[_Member]]) -> Iterable[list
 def _stored_scans_of_visitors(
     conn: Connection, keys: Iterable[tuple[int, date, int | None, str | None]]
 ) -> dict[tuple[Any, ...], int]:
-    """``daily_visitors.scans`` of each (workspace, day, code, visitor) key."""
+    """``daily_visitors.scans`` of each (workspace, day, code, visitor) key.
+
+    PostgreSQL answers a row-value ``IN`` list with one primary-key probe per tuple; SQLite would
+    scan all of the workspace's rows for it, so there each key is its own primary-key lookup.
+    """
+    if conn.dialect.name == "sqlite":
+        return _stored_scans_sqlite(conn, keys)
     by_ws: dict[int, list[tuple[date, int | None, str | None]]] = defaultdict(list)
     for ws, day, code, visitor in keys:
         by_ws[ws].append((day, code, visitor))
@@ -282,6 +319,29 @@ def _stored_scans_of_visitors(
             )
             for r in conn.execute(stmt):
                 found[(ws, r.day, r.code_id, r.visitor)] = int(r.scans)
+    return found
+
+
+_DV_LOOKUP = (
+    "SELECT scans FROM daily_visitors WHERE workspace_id = ? AND day = ? AND code_id = ? AND visitor = ?"
+)
+
+
+def _stored_scans_sqlite(
+    conn: Connection, keys: Iterable[tuple[int, date, int | None, str | None]]
+) -> dict[tuple[Any, ...], int]:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.cursor()
+    found: dict[tuple[Any, ...], int] = {}
+    try:
+        for key in keys:
+            ws, day, code, visitor = key
+            row = cur.execute(_DV_LOOKUP, (ws, day.isoformat(), code, visitor)).fetchone()
+            if row is not None:
+                found[key] = int(row[0])
+    finally:
+        cur.close()
     return found
 
 
