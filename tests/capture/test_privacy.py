@@ -169,6 +169,8 @@ def test_hashes_give_continuity_across_midnight() -> None:
     assert previous_hash == yesterday_hash  # the same visitor is recognised after midnight
     assert today_hash != yesterday_hash  # but today's identifier is unlinkable without salts
     assert today_hash == visitor_hash(ring.current(next_day), 1, "203.0.113.0", "UA")
+    assert ring.hash(next_day, 1, "203.0.113.0", "UA") == today_hash  # today's alone, the same
+    assert ring.hash(next_day, 2, "203.0.113.0", "UA") != today_hash  # another workspace
 
 
 def test_expired_salts_older_than_48h() -> None:

@@ -12,7 +12,6 @@ later and attaches it with :meth:`ScanContext.with_visitor`.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
@@ -44,6 +43,7 @@ MAX_LANGUAGES = 10
 MAX_QUERY_PARAMS = 64
 _MAX_HEADER_CHARS = 4096
 _MAX_HOPS = 32
+_MAX_PEERS = 4096  # TCP peer addresses remembered (parsed, trusted or not) before starting over
 _CACHED_HEADER_CHARS = 200  # Accept-Language values up to this length are LRU-cached
 
 ProxyHeader = Literal["auto", "x-forwarded-for", "forwarded"]
@@ -82,7 +82,7 @@ class ScanContext(NamedTuple):
 
     def with_visitor(self, visitor_hash: str | None) -> ScanContext:
         """A copy whose ``visit.visitor`` is ``visitor_hash`` (the edge computes it later)."""
-        return self._replace(visit=dataclasses.replace(self.visit, visitor=visitor_hash))
+        return self._replace(visit=self.visit._replace(visitor=visitor_hash))
 
 
 def parse_accept_language(header: str | None) -> tuple[str, ...]:
@@ -231,6 +231,7 @@ class ContextBuilder:
         "_excludes",
         "_geo",
         "_opt_out",
+        "_peers",
         "_proxy_header",
         "_trusted",
         "_trusts",
@@ -256,6 +257,7 @@ class ContextBuilder:
         self._bots = bot_detector
         self._geo = geo
         self._opt_out = opt_out_param
+        self._peers: dict[str, tuple[IPAddress | None, bool]] = {}  # TCP peer → (address, trusted?)
         if proxy_header not in ("auto", "x-forwarded-for", "forwarded"):
             raise ValueError(f"unknown proxy_header {proxy_header!r}")
         self._proxy_header = proxy_header
@@ -321,11 +323,19 @@ class ContextBuilder:
 
     def _client_ip(self, client: object, headers: Mapping[str, str]) -> IPAddress | None:
         peer: IPAddress | None = None
+        trusted = False
         if type(client) is tuple or type(client) is list:
             host = client[0] if client else None
             if type(host) is str and host:
-                peer = _parse_node(host) if host[0] == "[" else parse_ip(host)
-        if peer is None or not self._trusts or peer not in self._trusted:
+                known = self._peers.get(host)
+                if known is None:
+                    peer = _parse_node(host) if host[0] == "[" else parse_ip(host)
+                    known = (peer, peer is not None and self._trusts and peer in self._trusted)
+                    if len(self._peers) >= _MAX_PEERS:  # direct traffic: one peer per visitor
+                        self._peers.clear()
+                    self._peers[host] = known
+                peer, trusted = known
+        if not trusted:
             return peer
         chain = self._forward_chain(headers)
         if not chain:
@@ -356,8 +366,31 @@ class ContextBuilder:
 def _headers(raw: object) -> dict[str, str]:
     """The wanted headers, names lower-cased, values decoded as Latin-1 (ASGI bytes).
 
-    Malformed entries (not a pair of bytes) are skipped; nothing here raises.
+    Malformed entries (not a pair of bytes) are skipped; nothing here raises. The common case,
+    a list of ``(bytes, bytes)`` pairs with lower-case names (what ASGI servers give), takes a
+    loop without per-header calls; anything unusual goes through the careful path.
     """
+    if type(raw) is list:
+        out: dict[str, str] = {}
+        keys = _HEADER_KEYS
+        try:
+            for name, value in raw:
+                key = keys.get(name)
+                if key is None:
+                    if type(name) is not bytes or (not name.islower() and name.lower() in keys):
+                        break  # upper-case names or not bytes: the careful path
+                    continue
+                if key in out or type(value) is not bytes:
+                    break  # repeated or malformed: the careful path
+                out[key] = value[:_MAX_HEADER_CHARS].decode("latin-1").strip()
+            else:
+                return out
+        except (TypeError, ValueError):  # not a pair
+            pass
+    return _headers_careful(raw)
+
+
+def _headers_careful(raw: object) -> dict[str, str]:
     out: dict[str, str] = {}
     if raw is None or isinstance(raw, str | bytes):
         return out

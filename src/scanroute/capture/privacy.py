@@ -234,6 +234,10 @@ class SaltRing:
             self._salts[prev] = salt
             return salt
 
+    def hash(self, day: date, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
+        """Today's visitor hash only (what a scan stores; ``hashes`` adds yesterday's)."""
+        return visitor_hash(self.current(day), workspace_id, truncated_ip, user_agent)
+
     def hashes(
         self, day: date, workspace_id: int, truncated_ip: str, user_agent: str
     ) -> tuple[str, str | None]:

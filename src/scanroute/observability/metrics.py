@@ -1,12 +1,18 @@
-"""Prometheus metrics of the scan path (per worker process)."""
+"""Prometheus metrics of the scan path (per worker process).
+
+The ones updated on every scan (redirects, cache hits, rule errors, latency) are lock-free
+``loop_metrics`` updated by the event loop only; the rest are ``prometheus_client`` metrics.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-redirects = Counter("scanroute_redirects_total", "Requests to codes by outcome.", ["outcome"])
-rule_errors = Counter("scanroute_rule_errors_total", "Routing rules skipped because they were broken.")
-cache_hits = Counter("scanroute_route_cache_hits_total", "Route-cache lookups answered from memory.")
+from scanroute.observability.loop_metrics import LoopCounterFamily, LoopHistogram, register
+
+redirects = LoopCounterFamily("scanroute_redirects", "Requests to codes by outcome.", "outcome")
+rule_errors = LoopCounterFamily("scanroute_rule_errors", "Routing rules skipped because they were broken.")
+cache_hits = LoopCounterFamily("scanroute_route_cache_hits", "Route-cache lookups answered from memory.")
 cache_misses = Counter("scanroute_route_cache_misses_total", "Route-cache lookups that went to the store.")
 cache_stale = Counter(
     "scanroute_route_cache_stale_total", "Lookups answered from the last-known-good snapshot."
@@ -20,8 +26,9 @@ drain_batch = Histogram(
 drain_lag = Gauge("scanroute_drain_lag_seconds", "Age of the newest scan in the last drained batch.")
 drain_errors = Counter("scanroute_drain_errors_total", "Drain attempts that failed (store unreachable …).")
 store_up = Gauge("scanroute_store_up", "1 when the last drain reached the store.")
-latency = Histogram(
+latency = LoopHistogram(
     "scanroute_redirect_seconds",
     "Time to answer a code request.",
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
 )
+register(redirects, rule_errors, cache_hits, latency)

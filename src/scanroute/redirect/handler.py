@@ -98,12 +98,13 @@ class ScanHandler:
         visitor: str | None = None
         prior = 0
         if ctx.ip_truncated is not None:
-            today, yesterday = self.salts.hashes(
-                now.date(), route.workspace_id, ctx.ip_truncated, ctx.user_agent
-            )
-            visitor = today
-            if route.needs_history:
-                prior = await self.counters.prior_scans(route, today, yesterday)
+            if route.needs_history:  # yesterday's hash too: a visitor seen before midnight
+                visitor, yesterday = self.salts.hashes(
+                    now.date(), route.workspace_id, ctx.ip_truncated, ctx.user_agent
+                )
+                prior = await self.counters.prior_scans(route, visitor, yesterday)
+            else:
+                visitor = self.salts.hash(now.date(), route.workspace_id, ctx.ip_truncated, ctx.user_agent)
         caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else {}
 
         if route.status != "active":
