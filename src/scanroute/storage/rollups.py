@@ -61,7 +61,7 @@ _GROUPS_PER_QUERY = 100  # limited subqueries per UNION ALL (SQLite's compound l
 _PARAMS_PER_QUERY = 10_000  # bound parameters per UNION (SQLite allows 32 766, PostgreSQL 65 535)
 _FRESH_IN_LIST = 1_000  # a group's own batch rows excluded by NOT IN up to this many
 
-Fact = dict[str, Any]
+Fact = tuple[Any, ...]  # key values in FACT_KEYS order
 Metrics = list[int]
 
 
@@ -87,22 +87,13 @@ def zones(conn: Connection, workspace_ids: Iterable[int]) -> dict[int, ZoneInfo]
 
 
 def _fact(ws: int, local_s: int, m: Any) -> Fact:
-    """Rollup key values of one scan: local hour and day plus dimensions (None → 0 or '')."""
-    return {
-        "workspace_id": ws,
-        "hour": local_s // HOUR,
-        "day": local_s // DAY,
-        "code_id": m["code_id"],
-        "campaign_id": m["campaign_id"] or 0,
-        "placement_id": m["placement_id"] or 0,
-        "creative": m["creative"] or "",
-        "device": m["device"] or "",
-        "os": m["os"] or "",
-        "browser": m["browser"] or "",
-        "country": m["country"] or "",
-        "region": m["region"] or "",
-        "city": m["city"] or "",
-    }
+    """Rollup key values of one scan (``FACT_KEYS`` order): local hour and day plus dimensions
+    (None → 0 or '')."""
+    return (
+        ws, local_s // HOUR, local_s // DAY, m["code_id"], m["campaign_id"] or 0,
+        m["placement_id"] or 0, m["creative"] or "", m["device"] or "", m["os"] or "",
+        m["browser"] or "", m["country"] or "", m["region"] or "", m["city"] or "",
+    )  # fmt: skip
 
 
 FACT_KEYS = (
@@ -131,16 +122,15 @@ class Accumulator:
 
     def add(self, fact: Fact, **metrics: int) -> None:
         """Add metrics (names from ``ROLLUP_METRICS``) to every table's row for ``fact``."""
-        key = tuple(fact[k] for k in FACT_KEYS)
-        acc = self.facts.get(key)
+        acc = self.facts.get(fact)
         if acc is None:
-            acc = self.facts[key] = [0] * len(ROLLUP_METRICS)
+            acc = self.facts[fact] = [0] * len(ROLLUP_METRICS)
         for name, value in metrics.items():
             acc[_METRIC_AT[name]] += value
 
     def write(self, conn: Connection) -> None:
         """Upsert the accumulated rows (adding to existing counters)."""
-        from scanroute.storage.scans import _upsert
+        from scanroute.storage.scans import _upsert_rows
 
         for table in SCAN_TABLES:
             key_of = _key_of(table)
@@ -154,11 +144,8 @@ class Accumulator:
                     for i, v in enumerate(values):
                         acc[i] += v
             names = key_columns(table)
-            payload = [
-                dict(zip(names, key, strict=True)) | dict(zip(ROLLUP_METRICS, values, strict=True))
-                for key, values in rows.items()
-            ]
-            _upsert(conn, table, payload, names, ROLLUP_METRICS)
+            payload = [(*key, *values) for key, values in rows.items()]
+            _upsert_rows(conn, table, (*names, *ROLLUP_METRICS), payload, names, ROLLUP_METRICS)
 
 
 def _event_fields(e: ScanEvent) -> dict[str, Any]:

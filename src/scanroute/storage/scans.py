@@ -36,6 +36,7 @@ _PG_SCAN_TYPES = {
 }
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOUR_US = 3_600_000_000
+_MISSING = object()
 DAY_US = 24 * HOUR_US
 ID_CHUNK = 900  # SQLite's default limit on host parameters is 999
 
@@ -73,10 +74,19 @@ class _Compiled:
         """``executemany`` of rows given in ``names`` order (bind processors applied here)."""
         params: list[Any] = []
         pick, procs, order = self.pick, self.procs, self.order
+        memo: list[dict[Any, Any]] = [{} for _ in procs]  # hours and days repeat within a batch
         for row in rows:
             values = [row[i] for i in pick]
-            for i, proc in procs:
-                values[i] = proc(values[i])
+            for (i, proc), seen in zip(procs, memo, strict=True):
+                value = values[i]
+                try:
+                    done = seen.get(value, _MISSING)
+                except TypeError:  # unhashable (a JSON value): not memoised
+                    done = proc(value)
+                else:
+                    if done is _MISSING:
+                        done = seen[value] = proc(value)
+                values[i] = done
             params.append(values if self.positional else dict(zip(order, values, strict=True)))
         if not params:
             return
