@@ -12,8 +12,11 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import iptocc
 import maxminddb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scanroute.capture.geo import NO_GEO, Geo, GeoError, GeoLocator
 
@@ -313,3 +316,11 @@ def test_close_releases_the_reader(city_db: Path) -> None:
     geo.close()
     # After close a lookup must still not raise (it degrades to iptocc).
     assert geo.lookup("81.2.69.160").country == "GB"
+
+
+@given(st.ip_addresses(v=4))
+def test_the_country_only_fast_path_agrees_with_the_general_one(addr: ipaddress.IPv4Address) -> None:
+    """An address object takes the fast path (no .mmdb); its text takes the general one."""
+    geo = GeoLocator()
+    assert geo.lookup(addr) == geo.lookup(str(addr))
+    assert geo.lookup(addr).country == (iptocc.country_code(str(addr)) if addr.is_global else None)

@@ -66,6 +66,17 @@ class Geo:
 
 
 NO_GEO = Geo()
+_BY_COUNTRY: dict[str | None, Geo] = {None: NO_GEO}
+
+
+def _country_geo(country: str | None) -> Geo:
+    """The (shared, immutable) ``Geo`` of a country alone."""
+    geo = _BY_COUNTRY.get(country)
+    if geo is None:
+        geo = _BY_COUNTRY[country] = Geo(country=country)
+    return geo
+
+
 """The result for private, loopback, reserved or unparseable addresses."""
 
 
@@ -165,6 +176,10 @@ class GeoLocator:
         """
         if ip is None:
             return NO_GEO
+        if not self._dbs and type(ip) is IPv4Address:  # the default set-up: country only
+            if not _is_global(ip):
+                return NO_GEO
+            return _country_geo(iptocc.country_code(ip_text(ip)))
         if isinstance(ip, str):
             try:
                 addr: IPv4Address | IPv6Address = ip_address(ip.strip())

@@ -105,8 +105,7 @@ def parse_ip(text: str) -> IPAddress | None:
 def ip_text(addr: IPAddress) -> str:
     """``str(addr)``, with a fast path for IPv4."""
     if addr.version == 4:
-        n = int(addr)
-        return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+        return socket.inet_ntoa(addr.packed)
     return str(addr)
 
 
