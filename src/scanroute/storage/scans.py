@@ -69,11 +69,16 @@ class _Compiled:
         ]
         index = {n: i for i, n in enumerate(names)}
         self.pick = [index[n] for n in self.order]
+        # rows already in statement order with nothing to convert go to the driver as they are
+        self.as_is = self.positional and not self.procs and self.pick == list(range(len(names)))
 
     def run(self, conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
         """``executemany`` of rows given in ``names`` order (bind processors applied here)."""
         params: list[Any] = []
         pick, procs, order = self.pick, self.procs, self.order
+        if self.as_is:
+            params = rows if isinstance(rows, list) else list(rows)
+            rows = ()
         memo: list[dict[Any, Any]] = [{} for _ in procs]  # hours and days repeat within a batch
         for row in rows:
             values = [row[i] for i in pick]
