@@ -21,6 +21,7 @@ from scanroute.storage.schema import (
     daily_visitors,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
@@ -39,6 +40,7 @@ LOCAL: list[Table] = [
     rollup_hour_dims,
     rollup_day_geo,
     rollup_day_devices,
+    rollup_day_countries,
     rollup_credits,
     *CREDIT_AGGREGATES,
 ]

@@ -25,6 +25,7 @@ from scanroute.storage import bulk
 from scanroute.storage.schema import (
     daily_visitors,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
@@ -45,6 +46,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     rollup_hour_dims.name: ("hour", "code", "device", "country"),
     rollup_day_geo.name: ("day", "code", "loc"),
     rollup_day_devices.name: ("day", "prof", "country"),
+    rollup_day_countries.name: ("day", "code", "country"),
     rollup_hourly.name: ("utc_hour", "code", "prof", "country", "bot"),
 }
 TABLES: dict[str, Table] = {
@@ -56,6 +58,7 @@ TABLES: dict[str, Table] = {
         rollup_hour_dims,
         rollup_day_geo,
         rollup_day_devices,
+        rollup_day_countries,
         rollup_hourly,
     )
 }
