@@ -165,6 +165,7 @@ def main() -> None:
             conversions=report.conversions,
             load_seconds=round(report.load_seconds, 1),
             index_and_rollup_seconds=round(report.rebuild_seconds, 1),
+            finish_phases=report.phases,
             total_seconds=round(time.perf_counter() - t0, 1),
         )
         end = report.workload.end

@@ -25,7 +25,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -39,7 +39,7 @@ from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
 from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
 from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
-from scanroute.analytics.fastload import load_day
+from scanroute.analytics.fastload import load_day, pg_payload
 from scanroute.analytics.rebuild import rebuild
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
@@ -85,6 +85,7 @@ class Loaded:
     load_seconds: float = 0.0
     rebuild_seconds: float = 0.0  # bulk: indexes, rollups, commit (and SQLite checkpoint)
     first_id: int = 2**62  # the first conversion id this load assigned
+    phases: dict[str, float] = field(default_factory=dict)  # bulk: seconds of each finishing step
 
 
 def catalog(conn: Connection, workspace_id: int) -> list[CodeInfo]:
@@ -191,6 +192,7 @@ class _Prepared:
     reporting: list[int | None]
     credits: list[tuple[Any, ...]]
     rollups: Partial | None = None
+    payload: tuple[bytes, bytes] | None = None  # bulk on PostgreSQL: the day's COPY text
 
 
 def _prepare(
@@ -199,6 +201,7 @@ def _prepare(
     rates: dict[str, Decimal],
     settings: AttributionSettings | None,
     shape: Shape | None,
+    pg_copy: bool,
     batch: Batch,
 ) -> _Prepared:
     reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
@@ -209,7 +212,8 @@ def _prepare(
                 workspace_id, i, conv, value or 0, settings.lookback, settings.half_life
             )
     rollups = None if shape is None else partial_rollups(batch, shape)
-    return _Prepared(batch, reporting, credits, rollups)
+    payload = pg_payload(batch) if pg_copy else None
+    return _Prepared(batch, reporting, credits, rollups, payload)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -294,7 +298,8 @@ def load(
     with ExitStack() as stack:
         one = stack.enter_context(db.write()) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
-        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape)
+        pg_copy = one is not None and not db.is_sqlite  # COPY text built beside the generator
+        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape, pg_copy)
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
@@ -311,21 +316,35 @@ def load(
                 progress(out.scans)
         out.load_seconds = time.perf_counter() - started
         if one is not None:
-            started = time.perf_counter()
+            started = lap = time.perf_counter()
+
+            def phase(name: str) -> None:
+                nonlocal lap
+                now = time.perf_counter()
+                out.phases[name] = round(now - lap, 2)
+                lap = now
+
             for index in dropped:
                 index.create(one)
+            phase("indexes")
             if totals is not None:
                 totals.write(one, work)
+                phase("scan rollups")
                 insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
                 regroup_credits(one, workspace_id)
+                phase("credit rollups")
             else:
                 rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
+                phase("rebuild")
             if not db.is_sqlite:
                 bulk.analyze(one, (*BULK_TABLES, *ROLLUPS))
+                phase("analyze")
     if mode == "bulk":
+        phase("commit")
         if db.is_sqlite:  # copy the load out of the WAL now, not page by page under later readers
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            phase("checkpoint")
         out.rebuild_seconds = time.perf_counter() - started  # indexes, rollups, commit, checkpoint
     return out
 
@@ -349,7 +368,7 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     """Write one batch's rows (all but the scans in ``writer`` mode); returns the next conversion id."""
     ws, batch = out.workload.workspace_id, prepared.batch
     if mode == "bulk":
-        n_scans, n_beacons = load_day(conn, batch)
+        n_scans, n_beacons = load_day(conn, batch, prepared.payload)
     else:
         beacons = batch.beacons
         n_scans, n_beacons = len(batch.day.ts), bulk.load(conn, beacon_events, beacons)
