@@ -2,10 +2,10 @@
 
 Rows are built from the numpy columns (``workload_batch``) without datetime objects: timestamps
 become text the way SQLAlchemy stores them on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``), or with
-``+00`` for PostgreSQL's text ``COPY``. SQLite takes them by ``executemany``, both in the
-caller's transaction. PostgreSQL takes ``COPY … FROM STDIN`` in text format: ``copy_text`` turns
-a day into the COPY payload column by column (each distinct value of a column escaped once), so
-the generating process can build it and the loading process only passes the bytes on.
+``+00`` for PostgreSQL's text ``COPY``. SQLite takes rows by ``executemany``; PostgreSQL takes
+``COPY … FROM STDIN`` in text format, which ``copy_text`` builds column by column (each distinct
+value of a column escaped once); both in the caller's transaction. ``ready`` builds either in
+the generating process, so that the loading process only hands them to the database.
 """
 
 # ruff: noqa: S608 - statements are assembled from schema names only, never from input
@@ -89,7 +89,7 @@ def copy_text(columns: Sequence[Iterable[Any]], rows: int) -> bytes:
 
 
 def pg_payload(batch: Batch) -> tuple[bytes, bytes]:
-    """A day's scans and beacons as PostgreSQL COPY payloads (``load_day``'s ``payload``)."""
+    """A day's scans and beacons as PostgreSQL COPY payloads."""
     n = len(batch.day.ts)
     scan_columns = batch.columns(None, ts_text(batch.day.ts, "postgresql"))
     beacons = beacon_rows(batch, "postgresql")
@@ -121,16 +121,27 @@ def insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> int
     return len(rows)
 
 
-def load_day(conn: Connection, batch: Batch, payload: tuple[bytes, bytes] | None = None) -> tuple[int, int]:
+Ready = tuple[Any, Any]
+"""A day's scans and beacons made ready beforehand: COPY payloads (PostgreSQL) or driver rows."""
+
+
+def ready(batch: Batch, dialect: str) -> Ready:
+    """A day's scans and beacons as ``load_day`` takes them (built in the generating process)."""
+    if dialect == "postgresql":
+        return pg_payload(batch)
+    return scan_rows(batch, dialect), beacon_rows(batch, dialect)
+
+
+def load_day(conn: Connection, batch: Batch, prepared: Ready | None = None) -> tuple[int, int]:
     """Insert a day's scans and beacons; returns how many of each.
 
-    ``payload``: the day's ``pg_payload``, built beforehand (PostgreSQL only).
+    ``prepared``: the day's ``ready(batch, dialect)``, built beforehand (else built here).
     """
     dialect = conn.dialect.name
-    if payload is not None and dialect == "postgresql":
-        _copy(conn, scans, payload[0])
-        _copy(conn, beacon_events, payload[1])
+    if prepared is None:
+        prepared = ready(batch, dialect)
+    if dialect == "postgresql":
+        _copy(conn, scans, prepared[0])
+        _copy(conn, beacon_events, prepared[1])
         return len(batch.day.ts), len(batch.beacon_columns.scan_ids)
-    return insert(conn, scans, scan_rows(batch, dialect)), insert(
-        conn, beacon_events, beacon_rows(batch, dialect)
-    )
+    return insert(conn, scans, prepared[0]), insert(conn, beacon_events, prepared[1])

@@ -39,7 +39,7 @@ from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
 from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
 from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
-from scanroute.analytics.fastload import load_day, pg_payload
+from scanroute.analytics.fastload import Ready, load_day, ready
 from scanroute.analytics.rebuild import rebuild
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
@@ -192,7 +192,7 @@ class _Prepared:
     reporting: list[int | None]
     credits: list[tuple[Any, ...]]
     rollups: Partial | None = None
-    payload: tuple[bytes, bytes] | None = None  # bulk on PostgreSQL: the day's COPY text
+    ready: Ready | None = None  # bulk: the day's scans and beacons as the database takes them
 
 
 def _prepare(
@@ -201,7 +201,7 @@ def _prepare(
     rates: dict[str, Decimal],
     settings: AttributionSettings | None,
     shape: Shape | None,
-    pg_copy: bool,
+    dialect: str | None,
     batch: Batch,
 ) -> _Prepared:
     reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
@@ -212,8 +212,8 @@ def _prepare(
                 workspace_id, i, conv, value or 0, settings.lookback, settings.half_life
             )
     rollups = None if shape is None else partial_rollups(batch, shape)
-    payload = pg_payload(batch) if pg_copy else None
-    return _Prepared(batch, reporting, credits, rollups, payload)
+    rows = None if dialect is None else ready(batch, dialect)
+    return _Prepared(batch, reporting, credits, rollups, rows)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -294,12 +294,20 @@ def load(
     tz = zone(settings.timezone)
     shape = Shape.of(work, tz) if mode == "bulk" and fresh is None else None
     totals = Totals(shape) if shape is not None else None
-    started = time.perf_counter()
+    started = lap = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        out.phases[name] = round(now - lap, 2)
+        lap = now
+
     with ExitStack() as stack:
-        one = stack.enter_context(db.write()) if mode == "bulk" else None
+        # bulk: one transaction; on SQLite its commit is not synced, the checkpoint after it is
+        one = stack.enter_context(db.bulk_write(lambda: phase("commit"))) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
-        pg_copy = one is not None and not db.is_sqlite  # COPY text built beside the generator
-        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape, pg_copy)
+        dialect = db.dialect if one is not None else None  # bulk: rows built beside the generator
+        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape, dialect)
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
@@ -317,13 +325,6 @@ def load(
         out.load_seconds = time.perf_counter() - started
         if one is not None:
             started = lap = time.perf_counter()
-
-            def phase(name: str) -> None:
-                nonlocal lap
-                now = time.perf_counter()
-                out.phases[name] = round(now - lap, 2)
-                lap = now
-
             for index in dropped:
                 index.create(one)
             phase("indexes")
@@ -340,10 +341,7 @@ def load(
                 bulk.analyze(one, (*BULK_TABLES, *ROLLUPS))
                 phase("analyze")
     if mode == "bulk":
-        phase("commit")
-        if db.is_sqlite:  # copy the load out of the WAL now, not page by page under later readers
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if db.is_sqlite:  # the WAL was copied into the database file (and synced) on the way out
             phase("checkpoint")
         out.rebuild_seconds = time.perf_counter() - started  # indexes, rollups, commit, checkpoint
     return out
@@ -368,7 +366,7 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     """Write one batch's rows (all but the scans in ``writer`` mode); returns the next conversion id."""
     ws, batch = out.workload.workspace_id, prepared.batch
     if mode == "bulk":
-        n_scans, n_beacons = load_day(conn, batch, prepared.payload)
+        n_scans, n_beacons = load_day(conn, batch, prepared.ready)
     else:
         beacons = batch.beacons
         n_scans, n_beacons = len(batch.day.ts), bulk.load(conn, beacon_events, beacons)
