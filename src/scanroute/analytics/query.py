@@ -126,8 +126,17 @@ class Sums:
 
     def add(self, other: Sums) -> Sums:
         """Add another group's metrics into this one (returns self)."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        # spelt out: an hourly series adds ~2 000 of these per request (``fields()`` each time
+        # cost ~10 ms of it)
+        self.scans += other.scans
+        self.bot_scans += other.bot_scans
+        self.visitors += other.visitors
+        self.returning_visitors += other.returning_visitors
+        self.arrived += other.arrived
+        self.engaged += other.engaged
+        self.credit_ppm += other.credit_ppm
+        self.order_ppm += other.order_ppm
+        self.value_minor += other.value_minor
         return self
 
 
