@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from scanroute.analytics.query import pick_table
 from scanroute.analytics.rebuild import rebuild
-from scanroute.storage.schema import ROLLUP_METRICS, beacon_events, rollup_day_countries, scans
+from scanroute.storage.schema import ROLLUP_METRICS, beacon_events, rollup_day_countries, rollup_hours, scans
 from tests.analytics.conftest import LAST, TZ, Loaded
 
 FIRST = date(2026, 2, 23)
@@ -89,6 +89,7 @@ def test_campaign_breakdown_with_a_country_reads_it(loaded: Loaded) -> None:
     assert pick_table({"campaign_id", "country"}, hourly=False) is rollup_day_countries
     assert pick_table({"code_id", "country"}, hourly=False) is rollup_day_countries
     assert pick_table({"country"}, hourly=False) is not rollup_day_countries  # the smaller one
+    assert pick_table(set(), hourly=True) is rollup_hours  # an hourly series over every code
     d0, d1 = ((d - date(1970, 1, 1)).days for d in (FIRST, LAST))
     expected: dict[str, int] = defaultdict(int)
     for (day, _, campaign, _, _, country), m in raw_truth(loaded).items():

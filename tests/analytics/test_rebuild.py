@@ -28,6 +28,7 @@ from scanroute.storage.schema import (
     rollup_hour_codes,
     rollup_hour_dims,
     rollup_hourly,
+    rollup_hours,
     scans,
 )
 from tests.analytics.conftest import SPEC, Loaded, seed_catalog
@@ -41,6 +42,7 @@ LOCAL: list[Table] = [
     rollup_day_geo,
     rollup_day_devices,
     rollup_day_countries,
+    rollup_hours,
     rollup_credits,
     *CREDIT_AGGREGATES,
 ]

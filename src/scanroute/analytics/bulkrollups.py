@@ -32,6 +32,7 @@ from scanroute.storage.schema import (
     rollup_hour_codes,
     rollup_hour_dims,
     rollup_hourly,
+    rollup_hours,
 )
 from scanroute.workload import Vocab, Workload
 from scanroute.workload_batch import Batch
@@ -47,6 +48,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     rollup_day_geo.name: ("day", "code", "loc"),
     rollup_day_devices.name: ("day", "prof", "country"),
     rollup_day_countries.name: ("day", "code", "country"),
+    rollup_hours.name: ("hour",),
     rollup_hourly.name: ("utc_hour", "code", "prof", "country", "bot"),
 }
 TABLES: dict[str, Table] = {
@@ -59,6 +61,7 @@ TABLES: dict[str, Table] = {
         rollup_day_geo,
         rollup_day_devices,
         rollup_day_countries,
+        rollup_hours,
         rollup_hourly,
     )
 }

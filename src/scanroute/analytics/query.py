@@ -28,11 +28,13 @@ from scanroute.storage.schema import (
     rollup_day_geo,
     rollup_hour_codes,
     rollup_hour_dims,
+    rollup_hours,
 )
 
 # Smallest first: the first table holding every column a query needs answers it.
 SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_codes,
+    rollup_hours,
     rollup_hour_codes,
     rollup_day_devices,
     rollup_day_countries,
