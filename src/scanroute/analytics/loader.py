@@ -3,11 +3,12 @@
 Two paths over the same generated history:
 
 - ``bulk`` — one transaction: scans and beacons straight from the generator's numpy columns
-  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite), credits computed
+  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite, either built in
+  the generating process), credits computed
   here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
   from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
   workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
-  in 8–13 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
+  in 10–16 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
