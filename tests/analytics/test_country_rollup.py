@@ -13,10 +13,13 @@ from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alembic import command
 from sqlalchemy import delete, select
 
 from scanroute.analytics.query import pick_table
 from scanroute.analytics.rebuild import rebuild
+from scanroute.storage import migrate
+from scanroute.storage.migrate import alembic_config
 from scanroute.storage.schema import ROLLUP_METRICS, beacon_events, rollup_day_countries, rollup_hours, scans
 from tests.analytics.conftest import LAST, TZ, Loaded
 
@@ -101,3 +104,18 @@ def test_campaign_breakdown_with_a_country_reads_it(loaded: Loaded) -> None:
     got = {str(r["key"]): r["scans"] for r in body["rows"] if r["scans"]}  # type: ignore[union-attr]
     assert len(expected) >= 2
     assert got == dict(expected)
+
+
+def test_migrations_0010_and_0011_fill_the_tables_from_the_older_rollups(loaded: Loaded) -> None:
+    """Dropped (downgrade to 0009) and re-created by the migrations, both tables hold the same rows
+    as the loader and the drainer wrote."""
+    tables = (rollup_day_countries, rollup_hours)
+    with loaded.ctr.db.read() as conn:
+        before = {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables}
+    assert all(before.values())
+    with loaded.ctr.db.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0009")
+    assert migrate.current_revision(loaded.ctr.db) == "0009"
+    migrate.upgrade(loaded.ctr.db)
+    with loaded.ctr.db.read() as conn:
+        assert {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in tables} == before
