@@ -21,12 +21,14 @@ from scanroute.storage.schema import (
     daily_visitors,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
     rollup_hour_dims,
     rollup_hourly,
+    rollup_hours,
     scans,
 )
 from tests.analytics.conftest import SPEC, Loaded, seed_catalog
@@ -39,6 +41,8 @@ LOCAL: list[Table] = [
     rollup_hour_dims,
     rollup_day_geo,
     rollup_day_devices,
+    rollup_day_countries,
+    rollup_hours,
     rollup_credits,
     *CREDIT_AGGREGATES,
 ]

@@ -25,12 +25,14 @@ from scanroute.storage import bulk
 from scanroute.storage.schema import (
     daily_visitors,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
     rollup_hour_dims,
     rollup_hourly,
+    rollup_hours,
 )
 from scanroute.workload import Vocab, Workload
 from scanroute.workload_batch import Batch
@@ -45,6 +47,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     rollup_hour_dims.name: ("hour", "code", "device", "country"),
     rollup_day_geo.name: ("day", "code", "loc"),
     rollup_day_devices.name: ("day", "prof", "country"),
+    rollup_day_countries.name: ("day", "code", "country"),
+    rollup_hours.name: ("hour",),
     rollup_hourly.name: ("utc_hour", "code", "prof", "country", "bot"),
 }
 TABLES: dict[str, Table] = {
@@ -56,6 +60,8 @@ TABLES: dict[str, Table] = {
         rollup_hour_dims,
         rollup_day_geo,
         rollup_day_devices,
+        rollup_day_countries,
+        rollup_hours,
         rollup_hourly,
     )
 }

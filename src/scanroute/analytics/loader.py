@@ -3,11 +3,12 @@
 Two paths over the same generated history:
 
 - ``bulk`` — one transaction: scans and beacons straight from the generator's numpy columns
-  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite), credits computed
+  (``analytics.fastload``: text COPY on PostgreSQL, ``executemany`` on SQLite, either built in
+  the generating process), credits computed
   here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
   from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
   workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
-  in 8–13 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
+  in 10–16 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
@@ -25,7 +26,7 @@ import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -39,7 +40,7 @@ from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
 from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
 from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
-from scanroute.analytics.fastload import load_day
+from scanroute.analytics.fastload import Ready, load_day, ready
 from scanroute.analytics.rebuild import rebuild
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
@@ -85,6 +86,7 @@ class Loaded:
     load_seconds: float = 0.0
     rebuild_seconds: float = 0.0  # bulk: indexes, rollups, commit (and SQLite checkpoint)
     first_id: int = 2**62  # the first conversion id this load assigned
+    phases: dict[str, float] = field(default_factory=dict)  # bulk: seconds of each finishing step
 
 
 def catalog(conn: Connection, workspace_id: int) -> list[CodeInfo]:
@@ -191,6 +193,7 @@ class _Prepared:
     reporting: list[int | None]
     credits: list[tuple[Any, ...]]
     rollups: Partial | None = None
+    ready: Ready | None = None  # bulk: the day's scans and beacons as the database takes them
 
 
 def _prepare(
@@ -199,6 +202,7 @@ def _prepare(
     rates: dict[str, Decimal],
     settings: AttributionSettings | None,
     shape: Shape | None,
+    dialect: str | None,
     batch: Batch,
 ) -> _Prepared:
     reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
@@ -209,7 +213,8 @@ def _prepare(
                 workspace_id, i, conv, value or 0, settings.lookback, settings.half_life
             )
     rollups = None if shape is None else partial_rollups(batch, shape)
-    return _Prepared(batch, reporting, credits, rollups)
+    rows = None if dialect is None else ready(batch, dialect)
+    return _Prepared(batch, reporting, credits, rollups, rows)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -290,11 +295,20 @@ def load(
     tz = zone(settings.timezone)
     shape = Shape.of(work, tz) if mode == "bulk" and fresh is None else None
     totals = Totals(shape) if shape is not None else None
-    started = time.perf_counter()
+    started = lap = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        out.phases[name] = round(now - lap, 2)
+        lap = now
+
     with ExitStack() as stack:
-        one = stack.enter_context(db.write()) if mode == "bulk" else None
+        # bulk: one transaction; on SQLite its commit is not synced, the checkpoint after it is
+        one = stack.enter_context(db.bulk_write(lambda: phase("commit"))) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
-        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape)
+        dialect = db.dialect if one is not None else None  # bulk: rows built beside the generator
+        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape, dialect)
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
@@ -311,21 +325,25 @@ def load(
                 progress(out.scans)
         out.load_seconds = time.perf_counter() - started
         if one is not None:
-            started = time.perf_counter()
+            started = lap = time.perf_counter()
             for index in dropped:
                 index.create(one)
+            phase("indexes")
             if totals is not None:
                 totals.write(one, work)
+                phase("scan rollups")
                 insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
                 regroup_credits(one, workspace_id)
+                phase("credit rollups")
             else:
                 rebuild(one, workspace_id, work.start.astimezone(tz).date(), work.end.astimezone(tz).date())
+                phase("rebuild")
             if not db.is_sqlite:
                 bulk.analyze(one, (*BULK_TABLES, *ROLLUPS))
+                phase("analyze")
     if mode == "bulk":
-        if db.is_sqlite:  # copy the load out of the WAL now, not page by page under later readers
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        if db.is_sqlite:  # the WAL was copied into the database file (and synced) on the way out
+            phase("checkpoint")
         out.rebuild_seconds = time.perf_counter() - started  # indexes, rollups, commit, checkpoint
     return out
 
@@ -349,7 +367,7 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     """Write one batch's rows (all but the scans in ``writer`` mode); returns the next conversion id."""
     ws, batch = out.workload.workspace_id, prepared.batch
     if mode == "bulk":
-        n_scans, n_beacons = load_day(conn, batch)
+        n_scans, n_beacons = load_day(conn, batch, prepared.ready)
     else:
         beacons = batch.beacons
         n_scans, n_beacons = len(batch.day.ts), bulk.load(conn, beacon_events, beacons)

@@ -22,18 +22,22 @@ from scanroute.storage.schema import (
     CREDIT_AGGREGATES,
     rollup_credits,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
     rollup_hour_dims,
+    rollup_hours,
 )
 
 # Smallest first: the first table holding every column a query needs answers it.
 SCAN_TABLES: tuple[Table, ...] = (
     rollup_day_codes,
+    rollup_hours,
     rollup_hour_codes,
     rollup_day_devices,
+    rollup_day_countries,
     rollup_day_dims,
     rollup_hour_dims,
     rollup_day_geo,
@@ -124,8 +128,17 @@ class Sums:
 
     def add(self, other: Sums) -> Sums:
         """Add another group's metrics into this one (returns self)."""
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        # spelt out: an hourly series adds ~2 000 of these per request (``fields()`` each time
+        # cost ~10 ms of it)
+        self.scans += other.scans
+        self.bot_scans += other.bot_scans
+        self.visitors += other.visitors
+        self.returning_visitors += other.returning_visitors
+        self.arrived += other.arrived
+        self.engaged += other.engaged
+        self.credit_ppm += other.credit_ppm
+        self.order_ppm += other.order_ppm
+        self.value_minor += other.value_minor
         return self
 
 

@@ -34,11 +34,13 @@ from scanroute.storage.schema import (
     beacon_events,
     daily_visitors,
     rollup_day_codes,
+    rollup_day_countries,
     rollup_day_devices,
     rollup_day_dims,
     rollup_day_geo,
     rollup_hour_codes,
     rollup_hour_dims,
+    rollup_hours,
     scans,
     workspaces,
 )
@@ -55,6 +57,8 @@ SCAN_TABLES: tuple[Table, ...] = (
     rollup_hour_dims,
     rollup_day_geo,
     rollup_day_devices,
+    rollup_day_countries,
+    rollup_hours,
 )
 CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
 _GROUPS_PER_QUERY = 100  # limited subqueries per UNION ALL (SQLite's compound limit is 500)

@@ -547,6 +547,13 @@ rollup_day_geo = _rollup_table("rollup_day_geo", "day", "country", "region", "ci
 rollup_day_devices = _rollup_table(
     "rollup_day_devices", "day", "device", "os", "browser", "country", codes=False
 )
+# Code keys × country per day: a breakdown by campaign, placement, code or creative with a
+# country filter (or by country within one campaign) reads ~a row per code and country a day
+# here instead of every device/OS/browser combination of ``rollup_day_dims``.
+rollup_day_countries = _rollup_table("rollup_day_countries", "day", "country")
+# Workspace-wide per local hour: an hourly series or hour-of-day breakdown over every code reads
+# one row per hour here instead of one per code and hour.
+rollup_hours = _rollup_table("rollup_hours", "hour", codes=False)
 
 # Attribution credit with the touch's scan dimensions and the conversion's local day and hour:
 # one row per ``attribution_credits`` row, kept in step by ``storage.rollups.sync_credits``.
