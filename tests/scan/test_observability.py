@@ -8,6 +8,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from scanroute.bootstrap import Container
 from scanroute.observability.logs import JsonFormatter, configure
 from scanroute.settings import Settings
 from tests.conftest import Tenant
@@ -74,3 +75,26 @@ def test_metrics_endpoint_without_scans(client: TestClient) -> None:
     r = client.get("/metrics")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
+
+
+def test_a_started_edge_settles_the_heap_once(ctr: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After start-up the collector leaves the start-up heap alone and runs less often; a stop
+    hands it back (so that interpreter shutdown finalises it)."""
+    import gc
+
+    from scanroute.web import edge
+    from scanroute.web.app import create_app
+
+    monkeypatch.setattr(edge, "_heap_settled", False)  # as in a fresh worker process
+    threshold = gc.get_threshold()
+    try:
+        with TestClient(create_app(ctr), base_url="http://sr.test") as c:
+            assert c.get("/healthz").status_code == 200
+            assert gc.get_threshold()[0] == edge.GC_THRESHOLD
+            frozen = gc.get_freeze_count()
+            assert frozen > 0
+            assert edge._settle_heap() is False  # a second start in the process freezes nothing
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.set_threshold(*threshold)
