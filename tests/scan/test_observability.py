@@ -77,6 +77,13 @@ def test_metrics_endpoint_without_scans(client: TestClient) -> None:
     assert r.headers["content-type"].startswith("text/plain")
 
 
+def test_a_plain_app_leaves_the_collector_alone(client: TestClient) -> None:
+    import gc
+
+    assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_started_edge_settles_the_heap_once(ctr: Container, monkeypatch: pytest.MonkeyPatch) -> None:
     """After start-up the collector leaves the start-up heap alone and runs less often; a stop
     hands it back (so that interpreter shutdown finalises it)."""
@@ -88,13 +95,13 @@ def test_a_started_edge_settles_the_heap_once(ctr: Container, monkeypatch: pytes
     monkeypatch.setattr(edge, "_heap_settled", False)  # as in a fresh worker process
     threshold = gc.get_threshold()
     try:
-        with TestClient(create_app(ctr), base_url="http://sr.test") as c:
+        with TestClient(create_app(ctr, settle_heap=True), base_url="http://sr.test") as c:
             assert c.get("/healthz").status_code == 200
             assert gc.get_threshold()[0] == edge.GC_THRESHOLD
             frozen = gc.get_freeze_count()
             assert frozen > 0
             assert edge._settle_heap() is False  # a second start in the process freezes nothing
-            assert gc.get_freeze_count() == frozen
+            assert gc.get_freeze_count() <= frozen  # (frozen objects that die leave the count)
         assert gc.get_freeze_count() == 0
     finally:
         gc.set_threshold(*threshold)

@@ -52,12 +52,15 @@ def _settle_heap() -> bool:
 class Edge:
     """Dispatches scans, operational paths and everything else."""
 
-    def __init__(self, container: Container, inner: Any) -> None:
+    def __init__(self, container: Container, inner: Any, *, settle_heap: bool = False) -> None:
+        """``settle_heap``: after start-up, freeze the heap for the garbage collector (see
+        ``_settle_heap``); for a served worker process, not for an app embedded in tests."""
         self.container = container
         self.inner = inner
         self.ops = Ops(container.db)
         self.beacon = Beacon(container)
         self.runtime: ScanRuntime | None = None
+        self._settle = settle_heap
         self._froze_heap = False
         self._outcomes = {
             o: metrics.redirects.labels(o)
@@ -125,7 +128,7 @@ class Edge:
         if self.runtime.tail is not None:  # the drainer process stores: read back only for watchers
             hub = hub_for(self.container)
             self.runtime.tail.listening = lambda: hub.subscribers() > 0
-        self._froze_heap = _settle_heap()
+        self._froze_heap = self._settle and _settle_heap()
 
     async def stop(self) -> None:
         """Drain and close the scan runtime."""
