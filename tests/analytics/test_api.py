@@ -74,6 +74,8 @@ def test_a_key_is_needed(client: TestClient, tenant: Tenant) -> None:
         ("summary", {"from": "2026-02-10", "to": "2026-02-01"}, "to"),
         ("summary", {"from": "2010-01-01", "to": "2026-01-01"}, "from"),
         ("summary", {"compare": "next"}, "compare"),
+        ("timeseries", {"to": "0001-01-01", "granularity": "hour"}, "to"),  # found by the fuzzer
+        ("summary", {"from": "9999-12-31"}, "from"),
         ("summary", {"country": "DEU"}, "country"),
         ("summary", {"device": "phone"}, "device"),
         ("summary", {"code": "no-such-code"}, "code"),

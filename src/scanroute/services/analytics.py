@@ -44,6 +44,9 @@ from scanroute.storage.db import Database
 from scanroute.storage.schema import campaigns, codes, placements, workspaces
 
 MAX_DAYS = 3 * 366 + 1
+# Dates a window may name: far enough from date's limits for the default window and the previous
+# period (both up to MAX_DAYS away) never to leave the calendar.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 MAX_POINTS = 2_500
 BREAKDOWNS = (*DIMENSIONS, "hour_of_day", "day_of_week")
 GRANULARITIES = ("hour", "day", "week", "month")
@@ -169,6 +172,9 @@ class AnalyticsService:
         ws = conn.execute(select(workspaces).where(workspaces.c.id == principal.workspace_id)).one()
         tz = zone(ws.timezone)
         now = today(tz)
+        for name, day in (("from", ask.first), ("to", ask.last)):
+            if day is not None and not EARLIEST <= day <= LATEST:
+                raise Invalid(f"must be between {EARLIEST} and {LATEST}", field=name)
         last = ask.last or (max(ask.first, min(ask.first + timedelta(days=29), now)) if ask.first else now)
         first = ask.first or last - timedelta(days=29)
         if last < first:
