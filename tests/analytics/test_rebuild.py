@@ -16,36 +16,18 @@ from scanroute.analytics.rebuild import rebuild, rebuild_all
 from scanroute.bootstrap import Container, build
 from scanroute.storage.schema import (
     CREDIT_AGGREGATES,
+    SCAN_ROLLUPS,
     attribution_credits,
     beacon_events,
     daily_visitors,
     rollup_credits,
-    rollup_day_codes,
-    rollup_day_countries,
-    rollup_day_devices,
-    rollup_day_dims,
-    rollup_day_geo,
-    rollup_hour_codes,
-    rollup_hour_dims,
     rollup_hourly,
-    rollup_hours,
     scans,
 )
 from tests.analytics.conftest import SPEC, Loaded, seed_catalog
 from tests.conftest import make_settings
 
-LOCAL: list[Table] = [
-    rollup_day_codes,
-    rollup_hour_codes,
-    rollup_day_dims,
-    rollup_hour_dims,
-    rollup_day_geo,
-    rollup_day_devices,
-    rollup_day_countries,
-    rollup_hours,
-    rollup_credits,
-    *CREDIT_AGGREGATES,
-]
+LOCAL: list[Table] = [*SCAN_ROLLUPS, rollup_credits, *CREDIT_AGGREGATES]
 ALL: list[Table] = [rollup_hourly, daily_visitors, *LOCAL]
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Table
 from scanroute.analytics.clock import segments
 from scanroute.storage import bulk
 from scanroute.storage.schema import (
+    SCAN_ROLLUPS,
     daily_visitors,
     rollup_day_codes,
     rollup_day_countries,
@@ -51,20 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     rollup_hours.name: ("hour",),
     rollup_hourly.name: ("utc_hour", "code", "prof", "country", "bot"),
 }
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        rollup_day_codes,
-        rollup_hour_codes,
-        rollup_day_dims,
-        rollup_hour_dims,
-        rollup_day_geo,
-        rollup_day_devices,
-        rollup_day_countries,
-        rollup_hours,
-        rollup_hourly,
-    )
-}
+TABLES: dict[str, Table] = {t.name: t for t in (*SCAN_ROLLUPS, rollup_hourly)}
 
 
 @dataclass(frozen=True, slots=True)

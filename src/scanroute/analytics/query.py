@@ -20,28 +20,10 @@ from scanroute.analytics.clock import day_number
 from scanroute.domain.errors import Invalid
 from scanroute.storage.schema import (
     CREDIT_AGGREGATES,
+    SCAN_ROLLUPS,
     rollup_credits,
-    rollup_day_codes,
-    rollup_day_countries,
-    rollup_day_devices,
-    rollup_day_dims,
-    rollup_day_geo,
-    rollup_hour_codes,
-    rollup_hour_dims,
-    rollup_hours,
 )
 
-# Smallest first: the first table holding every column a query needs answers it.
-SCAN_TABLES: tuple[Table, ...] = (
-    rollup_day_codes,
-    rollup_hours,
-    rollup_hour_codes,
-    rollup_day_devices,
-    rollup_day_countries,
-    rollup_day_dims,
-    rollup_hour_dims,
-    rollup_day_geo,
-)
 FILTERS = ("campaign_id", "placement_id", "code_id", "creative", "country", "device")
 DIMENSIONS = {
     "campaign": ("campaign_id",),
@@ -148,7 +130,7 @@ SCAN_METRICS = ("scans", "bot_scans", "visitors", "returning_visitors", "arrived
 def pick_table(columns: Iterable[str], hourly: bool) -> Table:
     """The smallest scan rollup with these columns (and hour resolution when asked)."""
     needed = set(columns)
-    for table in SCAN_TABLES:
+    for table in SCAN_ROLLUPS:
         if hourly and "hour" not in table.c:
             continue
         if needed <= set(table.c.keys()):

@@ -34,7 +34,6 @@ from scanroute.analytics.clock import (
 from scanroute.storage.credit_rollups import insert_credits, regroup_credits
 from scanroute.storage.rollups import (
     ARRIVED,
-    SCAN_TABLES,
     epoch_sql,
     key_columns,
     time_key,
@@ -44,6 +43,7 @@ from scanroute.storage.rollups import (
 from scanroute.storage.schema import (
     CREDIT_AGGREGATES,
     ROLLUP_METRICS,
+    SCAN_ROLLUPS,
     attribution_credits,
     daily_visitors,
     rollup_credits,
@@ -115,7 +115,7 @@ def _chunk(conn: Connection, workspace_id: int, d0: int, d1: int) -> int:
     _clear_local(conn, workspace_id, d0, d1)
     staged = _stage(conn, workspace_id, local, epoch, lo_s, hi_s, d0, d1)
     sums = ", ".join(f"SUM({m})" for m in ROLLUP_METRICS)
-    for table in SCAN_TABLES:
+    for table in SCAN_ROLLUPS:
         keys = ", ".join(key_columns(table))
         conn.execute(
             text(
@@ -140,7 +140,7 @@ def _ts(conn: Connection, epoch_s: int) -> Any:
 
 
 def _clear_local(conn: Connection, workspace_id: int, d0: int, d1: int) -> None:
-    tables: list[Table] = [*SCAN_TABLES, rollup_credits, *CREDIT_AGGREGATES]
+    tables: list[Table] = [*SCAN_ROLLUPS, rollup_credits, *CREDIT_AGGREGATES]
     for table in tables:
         lo, hi = (d0 * 24, d1 * 24 + 23) if time_key(table) == "hour" else (d0, d1)
         col = table.c[time_key(table)]

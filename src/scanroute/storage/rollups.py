@@ -31,16 +31,9 @@ from scanroute.analytics.clock import DAY, HOUR, epoch_us, local_seconds, zone
 from scanroute.capture.event import ScanEvent
 from scanroute.storage.schema import (
     ROLLUP_METRICS,
+    SCAN_ROLLUPS,
     beacon_events,
     daily_visitors,
-    rollup_day_codes,
-    rollup_day_countries,
-    rollup_day_devices,
-    rollup_day_dims,
-    rollup_day_geo,
-    rollup_hour_codes,
-    rollup_hour_dims,
-    rollup_hours,
     scans,
     workspaces,
 )
@@ -50,16 +43,6 @@ ARRIVED = "arrived"
 an engagement step (a scan counts as engaged once, whatever and however many steps it made)."""
 
 CODE_KEYS = ("code_id", "campaign_id", "placement_id", "creative")
-SCAN_TABLES: tuple[Table, ...] = (
-    rollup_day_codes,
-    rollup_hour_codes,
-    rollup_day_dims,
-    rollup_hour_dims,
-    rollup_day_geo,
-    rollup_day_devices,
-    rollup_day_countries,
-    rollup_hours,
-)
 CHUNK = 900  # bound parameters per IN list (SQLite allows 32 766; keeps statements small)
 _GROUPS_PER_QUERY = 100  # limited subqueries per UNION ALL (SQLite's compound limit is 500)
 _PARAMS_PER_QUERY = 10_000  # bound parameters per UNION (SQLite allows 32 766, PostgreSQL 65 535)
@@ -122,7 +105,7 @@ class Accumulator:
     """
 
     def __init__(self) -> None:
-        self.facts: dict[tuple[Any, ...], Metrics] = {}
+        self.facts: dict[Fact, Metrics] = {}
 
     def add(self, fact: Fact, **metrics: int) -> None:
         """Add metrics (names from ``ROLLUP_METRICS``) to every table's row for ``fact``."""
@@ -136,7 +119,7 @@ class Accumulator:
         """Upsert the accumulated rows (adding to existing counters)."""
         from scanroute.storage.scans import _upsert_rows
 
-        for table in SCAN_TABLES:
+        for table in SCAN_ROLLUPS:
             key_of = _key_of(table)
             rows: dict[tuple[Any, ...], Metrics] = {}
             for fact, values in self.facts.items():

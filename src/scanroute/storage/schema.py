@@ -554,6 +554,18 @@ rollup_day_countries = _rollup_table("rollup_day_countries", "day", "country")
 # Workspace-wide per local hour: an hourly series or hour-of-day breakdown over every code reads
 # one row per hour here instead of one per code and hour.
 rollup_hours = _rollup_table("rollup_hours", "hour", codes=False)
+# Every scan rollup in local time, smallest first: a query reads the first one that holds every
+# column it needs; the drainer, the bulk loader and ``analytics rebuild`` keep all of them.
+SCAN_ROLLUPS = (
+    rollup_day_codes,
+    rollup_hours,
+    rollup_hour_codes,
+    rollup_day_devices,
+    rollup_day_countries,
+    rollup_day_dims,
+    rollup_hour_dims,
+    rollup_day_geo,
+)
 
 # Attribution credit with the touch's scan dimensions and the conversion's local day and hour:
 # one row per ``attribution_credits`` row, kept in step by ``storage.rollups.sync_credits``.
