@@ -66,6 +66,7 @@ class Geo:
 
 
 NO_GEO = Geo()
+"""The result for private, loopback, reserved or unparseable addresses."""
 _BY_COUNTRY: dict[str | None, Geo] = {None: NO_GEO}
 
 
@@ -75,9 +76,6 @@ def _country_geo(country: str | None) -> Geo:
     if geo is None:
         geo = _BY_COUNTRY[country] = Geo(country=country)
     return geo
-
-
-"""The result for private, loopback, reserved or unparseable addresses."""
 
 
 class _Db:

@@ -244,7 +244,7 @@ class SaltRing:
 
         Yesterday's hash lets a caller recognise a visitor across midnight.
         """
-        today = visitor_hash(self.current(day), workspace_id, truncated_ip, user_agent)
+        today = self.hash(day, workspace_id, truncated_ip, user_agent)
         prev_salt = self.previous(day)
         if prev_salt is None:
             return today, None

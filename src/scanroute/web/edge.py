@@ -25,28 +25,21 @@ from scanroute.web.ops import Ops
 
 log = logging.getLogger("scanroute.edge")
 GC_THRESHOLD = 20_000  # allocations between young-generation collections (Python's default: 700)
-_heap_settled = False
 UNAVAILABLE = html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")])
 
 
-def _settle_heap() -> bool:
+def _settle_heap() -> None:
     """Move everything alive after start-up (parsers' tables, caches, modules) out of the cyclic
     garbage collector's reach and collect young objects less often.
 
     A scan allocates a few hundred short-lived objects, none of them in reference cycles that
     outlive the request; with the default thresholds the collector ran every few requests and
-    its full passes walked the whole start-up heap, stalling the event loop. True when this call
-    froze the heap (the first start of the process); ``stop`` then unfreezes it, so that
-    interpreter shutdown still finalises those objects.
+    its full passes walked the whole start-up heap, stalling the event loop. ``Edge.stop``
+    unfreezes it, so that interpreter shutdown still finalises those objects.
     """
-    global _heap_settled
-    if _heap_settled:  # once per process: a later start (tests) must not freeze its garbage too
-        return False
-    _heap_settled = True
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 20)
-    return True
 
 
 class Edge:
@@ -60,8 +53,7 @@ class Edge:
         self.ops = Ops(container.db)
         self.beacon = Beacon(container)
         self.runtime: ScanRuntime | None = None
-        self._settle = settle_heap
-        self._froze_heap = False
+        self._settle_heap = settle_heap
         self._outcomes = {
             o: metrics.redirects.labels(o)
             for o in ("redirect", "app", "paused", "expired", "limit", "not_found", "unavailable", "head")
@@ -128,7 +120,8 @@ class Edge:
         if self.runtime.tail is not None:  # the drainer process stores: read back only for watchers
             hub = hub_for(self.container)
             self.runtime.tail.listening = lambda: hub.subscribers() > 0
-        self._froze_heap = self._settle and _settle_heap()
+        if self._settle_heap:
+            _settle_heap()
 
     async def stop(self) -> None:
         """Drain and close the scan runtime."""
@@ -137,6 +130,5 @@ class Edge:
             await self.runtime.stop()
             self.runtime = None
         await background.stop(self.container)
-        if self._froze_heap:
+        if self._settle_heap:
             gc.unfreeze()
-            self._froze_heap = False
