@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+SQLITE_SYNCHRONOUS = "NORMAL"  # every connection's; bulk_write lifts it for one commit
 
 
 def normalise_url(url: str) -> str:
@@ -84,7 +85,7 @@ class Database:
 
         On SQLite the commit itself is not synced (``synchronous=OFF`` for this transaction:
         measured, a multi-gigabyte commit spends seconds in syncs that the checkpoint repeats);
-        after it, the connection's ``synchronous=NORMAL`` is restored and the WAL is checkpointed
+        after it, the connection's ``SQLITE_SYNCHRONOUS`` is restored and the WAL is checkpointed
         into the database file with its syncs, so the load is on disk when this returns. A power
         loss before that loses the load as a whole (WAL frames are checksummed: no corruption).
         ``committed`` is called between the commit and the checkpoint (to time them apart).
@@ -105,7 +106,7 @@ class Database:
                 with conn.begin():
                     yield conn
             finally:
-                raw.execute("PRAGMA synchronous=NORMAL")
+                raw.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
                 conn.info.pop("immediate", None)
             if committed is not None:
                 committed()
@@ -133,7 +134,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cur.close()
 
     @event.listens_for(engine, "begin")
