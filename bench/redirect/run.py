@@ -116,6 +116,20 @@ class LossCheck:
     stored_bots: int
     spool_pending_bytes: int
     clean_exit: bool
+    stored_at_cutoff: int = 0  # redirect scans already in the store when wrk stopped
+    stop_seconds: float = 0.0  # graceful stop: the final drain of the backlog
+    capture_seconds: float = 0.0  # first request (warm-up) to the end of the final drain
+
+    @property
+    def backlog(self) -> int:
+        """Redirects sent but not yet stored when wrk stopped (waiting in the spool)."""
+        return max(self.server_redirects - self.stored_at_cutoff, 0)
+
+    @property
+    def stored_per_second(self) -> float:
+        """Scans stored per second from the first request to the last one stored: the rate the
+        server and its drainer sustain together, backlog included."""
+        return self.stored_redirects / self.capture_seconds if self.capture_seconds else 0.0
 
     @property
     def passed(self) -> bool:
@@ -517,10 +531,14 @@ def run_scenario(name: str, args: argparse.Namespace, tmp: Path) -> ScenarioResu
         print(f"  scanroute /{slugs[0]} -> 302 {headers.get('location')}", flush=True)
         print(f"  scanroute warm-up {args.warmup:.0f} s, run {args.duration:.0f} s", flush=True)
         wait_quiet(args.wait_quiet, srv.proc.pid)
+        first_request = time.monotonic()
         warm = run_wrk(port, work_file, args.warmup, args, srv.proc.pid)
         measured = run_wrk(port, work_file, args.duration, args, srv.proc.pid)
         server_sent = served_redirects(port)
+        stored_at_cutoff = stored_scans(data_dir)[0].get("redirect", 0)
+        stopping = time.monotonic()
         clean = srv.stop()
+        stopped = time.monotonic()
         if not clean:
             print(srv.tail(), flush=True)
     outcomes, bots = stored_scans(data_dir)
@@ -534,6 +552,9 @@ def run_scenario(name: str, args: argparse.Namespace, tmp: Path) -> ScenarioResu
         stored_bots=bots,
         spool_pending_bytes=spool_pending(data_dir),
         clean_exit=clean,
+        stored_at_cutoff=stored_at_cutoff,
+        stop_seconds=stopped - stopping,
+        capture_seconds=stopped - first_request,
     )
     extra: dict[str, Any] = {}
     if name == "mix":
@@ -590,6 +611,11 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
             f"client counted {c.client_3xx:,} 3xx + {c.in_flight} in flight at cut-off; "
             f"other responses {c.client_other}; other outcomes {c.stored_by_outcome}; "
             f"spool left {c.spool_pending_bytes} B; clean exit {c.clean_exit}"
+        )
+        print(
+            f"        storing: {c.stored_at_cutoff:,} stored by the end of the run, {c.backlog:,} "
+            f"still in the spool, drained by the graceful stop in {c.stop_seconds:.1f} s; "
+            f"{c.stored_per_second:,.0f} scans stored/s from the first request to the last stored"
         )
         errors = {k: v for k, v in r.scanroute.errors.items() if v}
         if errors:
@@ -686,7 +712,14 @@ def main(argv: list[str] | None = None) -> int:
                 "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                 "agents": workload.family_shares(),
                 "results": [
-                    {**asdict(r), "ratio": r.ratio, "rps": [r.baseline.rps, r.scanroute.rps]} for r in results
+                    {
+                        **asdict(r),
+                        "ratio": r.ratio,
+                        "rps": [r.baseline.rps, r.scanroute.rps],
+                        "backlog": r.loss.backlog,
+                        "stored_per_second": r.loss.stored_per_second,
+                    }
+                    for r in results
                 ],
             }
             args.json.write_text(json.dumps(payload, indent=2))

@@ -85,3 +85,17 @@ def test_graceful_stop_stops_the_drainer_after_the_workers(
         os.kill(pid, 0)  # gone with serve
     assert {sid(loc) for loc in got} == stored_ids(db_url)
     assert list((Path(server_env["SCANROUTE_DATA_DIR"]) / "spool").glob("w-*")) == []
+
+
+def test_drainer_yields_a_busy_core_to_the_workers(server: Server, server_env: dict[str, str]) -> None:
+    """Its nice value, and (in its own session, under Linux's autogroup) its group's nice value:
+    without the latter the scheduler split a shared core half and half with the workers."""
+    from scanroute.capture.drain_process import NICE
+
+    assert server.proc is not None
+    pid = drainer_pid(Path(server_env["SCANROUTE_DATA_DIR"]))
+    assert os.getpriority(os.PRIO_PROCESS, pid) - os.getpriority(os.PRIO_PROCESS, server.proc.pid) == NICE
+    assert os.getsid(pid) != os.getsid(server.proc.pid)  # a session (so an autogroup) of its own
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if Path("/proc/sys/kernel/sched_autogroup_enabled").exists():
+        assert autogroup.read_text().split()[-2:] == ["nice", str(NICE)]

@@ -15,7 +15,10 @@ data directory (an exclusive ``flock`` on ``spool/drainer.lock``). Its state for
 ``/metrics`` is written to ``spool/drainer.json`` (``read_status``). It runs at a lower
 scheduling priority (``NICE``) than the workers: on an idle machine it still gets every spare
 cycle, on a saturated core the redirects come first and the spool absorbs the backlog (its
-depth is the ``scanroute_spool_bytes`` gauge).
+depth is the ``scanroute_spool_bytes`` gauge). The drainer runs in a session of its own, and
+Linux (with ``sched_autogroup``) then schedules it as a group of its own, where a process's nice
+value only ranks it against its own group: ``lower_priority`` therefore sets the group's nice
+value too (``/proc/self/autogroup``), else the drainer took half of a shared core.
 """
 
 from __future__ import annotations
@@ -202,14 +205,22 @@ def _watch_stdin(stopping: threading.Event) -> None:
     stopping.set()
 
 
+def lower_priority(autogroup: Path = Path("/proc/self/autogroup")) -> None:
+    """Make this process yield a busy core to the workers (nice, and its autogroup's nice)."""
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+    if autogroup.exists():  # Linux with autogroup: a new session is a scheduling group of its own
+        with contextlib.suppress(OSError):
+            autogroup.write_text(str(NICE))
+
+
 def main() -> None:
     """Entry point of the drainer process."""
     from scanroute.observability.logs import configure
 
     settings = load_settings()
     configure(settings)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
+    lower_priority()
     proc = DrainProcess(settings)
     signal.signal(signal.SIGTERM, lambda *_: proc.stopping.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches serve, which stops us in order
