@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from scanroute.analytics.clock import DAY, HOUR, epoch_us, offset_at
 from scanroute.attribution.models import DEFAULT_HALF_LIFE, PPM, Model, Touch, credit
 from scanroute.attribution.money import convert
 from scanroute.workload import Conversion
@@ -151,3 +153,53 @@ def conversion_row(
         scan[10],
         scan[11],
     )
+
+
+def credit_rollup_rows(
+    conversions: Sequence[Conversion],
+    reporting: Sequence[int | None],
+    credits: Sequence[Sequence[Any]],
+    tz: ZoneInfo,
+) -> list[tuple[Any, ...]]:
+    """``rollup_credits`` rows of ``credits`` (``fallback_credits`` rows of these conversions,
+    whose first field is the conversion's position in ``conversions``), in table order and
+    sorted by key: what ``storage.credit_rollups.insert_credits`` computes by joining every
+    credit to its conversion and its scan, taken from the journeys' scan rows instead.
+    """
+    rows: list[tuple[Any, ...]] = []
+    local: dict[int, tuple[int, int, bool]] = {}
+    touches: dict[tuple[int, str], Sequence[Any]] = {}
+    for r in credits:
+        pos, scan_id = r[0], r[2]
+        if pos not in local:
+            epoch_s = epoch_us(conversions[pos].occurred_at) // 1_000_000
+            seconds = epoch_s + offset_at(tz, epoch_s)
+            local[pos] = (seconds // DAY, seconds // HOUR, (reporting[pos] or 0) > 0)
+            touches.update(((pos, t[0]), t) for t in conversions[pos].touches)
+        day, hour, is_order = local[pos]
+        s = touches[(pos, scan_id)]
+        rows.append(
+            (
+                r[3],
+                r[1],
+                day,
+                pos,
+                scan_id,
+                hour,
+                r[6] or 0,
+                r[7] or 0,
+                r[8] or 0,
+                r[9] or "",
+                s[12] or "",
+                s[13] or "",
+                s[14] or "",
+                s[16] or "",
+                s[17] or "",
+                s[18] or "",
+                r[4],
+                r[5],
+                is_order,
+            )
+        )
+    rows.sort(key=lambda row: (row[1], row[2], row[3], row[4]))
+    return rows

@@ -7,8 +7,8 @@ Two paths over the same generated history:
   the generating process), credits computed
   here (``analytics.credits``) over the journeys the generator built, every scan rollup grouped
   from the same columns (``analytics.bulkrollups``; a SQL ``analytics.rebuild`` instead when the
-  workspace already had scans), credit rollups by ``INSERT … SELECT`` (the fast path: 10 M scans
-  in 10–16 minutes on the project's shared 2-core machine, see ``docs/benchmarks.md``);
+  workspace already had scans), credit rollups from the journeys' scan rows
+  (``credits.credit_rollup_rows``, then regrouped in SQL);
 - ``writer`` — scans through ``ScanWriter`` in drainer-sized batches, beacons through
   ``storage.rollups.add_beacons`` and credits through ``attribution.engine.attribute``: exactly
   what production does, one day per transaction (tests check both paths agree).
@@ -32,6 +32,7 @@ from decimal import Decimal
 from functools import partial
 from queue import Empty
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Index, func, literal, select, text
 
@@ -39,13 +40,13 @@ from scanroute.analytics import bulkrollups
 from scanroute.analytics.bulkrollups import Partial, Shape, Totals, visitor_rows
 from scanroute.analytics.bulkrollups import partial as partial_rollups
 from scanroute.analytics.clock import epoch_us, zone
-from scanroute.analytics.credits import conversion_row, fallback_credits, reporting_value
+from scanroute.analytics.credits import conversion_row, credit_rollup_rows, fallback_credits, reporting_value
 from scanroute.analytics.fastload import Ready, load_day, ready
 from scanroute.analytics.rebuild import rebuild
 from scanroute.capture.event import ScanEvent
 from scanroute.storage import bulk
 from scanroute.storage.attribution import AttributionSettings, settings_of
-from scanroute.storage.credit_rollups import insert_credits, regroup_credits
+from scanroute.storage.credit_rollups import regroup_credits
 from scanroute.storage.db import Database
 from scanroute.storage.rollups import add_beacons
 from scanroute.storage.scans import ScanWriter
@@ -194,6 +195,7 @@ class _Prepared:
     credits: list[tuple[Any, ...]]
     rollups: Partial | None = None
     ready: Ready | None = None  # bulk: the day's scans and beacons as the database takes them
+    credit_rollups: list[tuple[Any, ...]] = field(default_factory=list)  # bulk into a fresh workspace
 
 
 def _prepare(
@@ -203,6 +205,7 @@ def _prepare(
     settings: AttributionSettings | None,
     shape: Shape | None,
     dialect: str | None,
+    tz: ZoneInfo | None,
     batch: Batch,
 ) -> _Prepared:
     reporting = [reporting_value(c, currency, rates) for c in batch.conversions]
@@ -214,7 +217,8 @@ def _prepare(
             )
     rollups = None if shape is None else partial_rollups(batch, shape)
     rows = None if dialect is None else ready(batch, dialect)
-    return _Prepared(batch, reporting, credits, rollups, rows)
+    credit_rows = [] if tz is None else credit_rollup_rows(batch.conversions, reporting, credits, tz)
+    return _Prepared(batch, reporting, credits, rollups, rows, credit_rows)
 
 
 def attribute(conn: Connection, workspace_id: int, conversion_ids: Sequence[int]) -> None:
@@ -308,7 +312,11 @@ def load(
         one = stack.enter_context(db.bulk_write(lambda: phase("commit"))) if mode == "bulk" else None
         dropped = _drop_indexes(one) if one is not None else []
         dialect = db.dialect if one is not None else None  # bulk: rows built beside the generator
-        prepare = partial(_prepare, workspace_id, currency, rates, settings if one else None, shape, dialect)
+        # credit rollups straight from the journeys when the workspace's rollups are written anew
+        credit_tz = tz if one is not None and totals is not None else None
+        prepare = partial(
+            _prepare, workspace_id, currency, rates, settings if one else None, shape, dialect, credit_tz
+        )
         for prepared in _generated(work, prepare, parallel):
             if one is not None:
                 next_id = _store(one, out, prepared, mode, next_id)
@@ -332,7 +340,6 @@ def load(
             if totals is not None:
                 totals.write(one, work)
                 phase("scan rollups")
-                insert_credits(one, workspace_id, "ac.conversion_id >= :first", {"first": out.first_id})
                 regroup_credits(one, workspace_id)
                 phase("credit rollups")
             else:
@@ -382,6 +389,8 @@ def _store(conn: Connection, out: Loaded, prepared: _Prepared, mode: str, next_i
     bulk.reset_sequence(conn, conversions)
     if rows and mode == "bulk":
         bulk.load(conn, attribution_credits, [(next_id + r[0], *r[1:]) for r in prepared.credits])
+        credit_rollups = [(*r[:3], next_id + r[3], *r[4:]) for r in prepared.credit_rollups]
+        bulk.load(conn, rollup_credits, credit_rollups, ready=True)
     elif rows:
         attribute(conn, ws, [r[0] for r in rows])
     out.first_id = min(out.first_id, next_id)
