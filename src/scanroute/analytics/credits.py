@@ -177,7 +177,7 @@ def credit_rollup_rows(
             local[pos] = (seconds // DAY, seconds // HOUR, (reporting[pos] or 0) > 0)
             touches.update(((pos, t[0]), t) for t in conversions[pos].touches)
         day, hour, is_order = local[pos]
-        s = touches[(pos, scan_id)]
+        s = touches[(pos, scan_id)]  # the scan's row: 12 device, 13 OS, 14 browser, 16–18 geography
         rows.append(
             (
                 r[3],

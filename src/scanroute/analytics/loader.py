@@ -313,7 +313,7 @@ def load(
         dropped = _drop_indexes(one) if one is not None else []
         dialect = db.dialect if one is not None else None  # bulk: rows built beside the generator
         # credit rollups straight from the journeys when the workspace's rollups are written anew
-        credit_tz = tz if one is not None and totals is not None else None
+        credit_tz = tz if totals is not None else None
         prepare = partial(
             _prepare, workspace_id, currency, rates, settings if one else None, shape, dialect, credit_tz
         )

@@ -205,13 +205,13 @@ def _watch_stdin(stopping: threading.Event) -> None:
     stopping.set()
 
 
-def lower_priority(autogroup: Path = Path("/proc/self/autogroup")) -> None:
-    """Make this process yield a busy core to the workers (nice, and its autogroup's nice)."""
+def lower_priority() -> None:
+    """Make this process yield a busy core to the workers: its nice value, and its scheduling
+    group's (Linux with autogroup: a new session is a group of its own; elsewhere no such file)."""
     with contextlib.suppress(OSError):
         os.nice(NICE)
-    if autogroup.exists():  # Linux with autogroup: a new session is a scheduling group of its own
-        with contextlib.suppress(OSError):
-            autogroup.write_text(str(NICE))
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text(str(NICE))
 
 
 def main() -> None:
