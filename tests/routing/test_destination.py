@@ -1,4 +1,4 @@
-"""build_destination() and merge_utm(): add parameters, never clobber, keep the fragment."""
+"""build_destination(), prepare()/finish() and merge_utm(): add parameters, never clobber."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scanroute.redirect.route import MAX_PREPARED, Route
 from scanroute.routing import build_destination, merge_utm
+from scanroute.routing.destination import finish, prepare
 
 UTM = {"source": "qr", "medium": "poster", "campaign": "spring sale"}
 
@@ -144,3 +146,49 @@ def test_merged_query_keeps_existing_and_adds_each_name_once(
         if name != "sr_sid" and name not in existing and not (name.startswith("utm_") and utm.get(name[4:])):
             assert got[name] == value
     assert got.get("sr_sid") == existing.get("sr_sid", scan_id)
+
+
+def test_a_prepared_destination_serves_many_scans_each_with_its_own_id() -> None:
+    prepared = prepare("https://example.com/menu?table=4#drinks", UTM)
+    first = finish(prepared, "SID1")
+    second = finish(prepared, "SID2", passthrough={"promo": "x"})
+    assert (
+        first
+        == "https://example.com/menu?table=4&utm_source=qr&utm_medium=poster&utm_campaign=spring+sale&sr_sid=SID1#drinks"
+    )
+    assert (
+        second
+        == "https://example.com/menu?table=4&utm_source=qr&utm_medium=poster&utm_campaign=spring+sale&promo=x&sr_sid=SID2#drinks"
+    )
+    assert (
+        finish(prepared, None)
+        == "https://example.com/menu?table=4&utm_source=qr&utm_medium=poster&utm_campaign=spring+sale#drinks"
+    )
+    # what a UTM parameter took cannot be taken again by the visitor's own query
+    assert "utm_source=evil" not in finish(prepared, None, passthrough={"utm_source": "evil"})
+
+
+def _route(destination: str, rules: list[dict[str, object]]) -> Route:
+    return Route.from_record(
+        {
+            "id": 7,
+            "workspace_id": 1,
+            "slug": "menu",
+            "kind": "dynamic",
+            "status": "active",
+            "destination": destination,
+            "rules": rules,
+            "utm": {"source": "qr", "campaign": "spring"},
+        }
+    )
+
+
+def test_a_route_memoises_each_destination_and_bounds_the_memo() -> None:
+    route = _route("https://example.com/a", [])
+    first = route.destination("https://example.com/a")
+    assert route.destination("https://example.com/a") is first
+    assert finish(first, "S") == build_destination("https://example.com/a", utm=route.utm, scan_id="S")
+    for n in range(MAX_PREPARED + 5):
+        url = f"https://example.com/v{n}?x=1"
+        assert finish(route.destination(url), "S") == build_destination(url, utm=route.utm, scan_id="S")
+    assert len(route.prepared) <= MAX_PREPARED

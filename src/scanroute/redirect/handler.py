@@ -25,7 +25,7 @@ from scanroute.redirect.cache import RouteCache, StoreUnavailable
 from scanroute.redirect.counters import LIMIT_KEY, Counters
 from scanroute.redirect.route import Route
 from scanroute.routing import APP_PAGE_CSP, DecisionKind, RoutingState, app_page, build_destination, resolve
-from scanroute.routing.destination import query_names
+from scanroute.routing.destination import finish, query_names
 
 log = logging.getLogger("scanroute.scan")
 HTML = b"text/html; charset=utf-8"
@@ -132,10 +132,9 @@ class ScanHandler:
         coupon = None
         if route.issue_coupon and human and COUPON_PARAM not in query_names(decision.destination):
             coupon = new_coupon()  # random, no I/O: stored with the scan by the writer
-        target = build_destination(
-            decision.destination,
-            utm=route.utm,
-            scan_id=sid,
+        target = finish(
+            route.destination(decision.destination),
+            sid,
             passthrough=ctx.query if route.forward_query else None,
             extra={COUPON_PARAM: coupon} if coupon else None,
         )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from scanroute.routing import RoutableCode, compile_code, merge_utm
+from scanroute.routing.destination import Prepared, prepare
 
 HISTORY_KEYS = frozenset({"visitor", "nth_scan"})
+MAX_PREPARED = 64  # destinations memoised per route (a bound, in case rules hold very many)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,17 @@ class Route:
     splits: bool
     has_caps: bool
     version: int
+    prepared: dict[str, Prepared] = field(default_factory=dict, compare=False, repr=False)
+
+    def destination(self, url: str) -> Prepared:
+        """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
+        destinations are its default and its rules' targets, so the memo stays small)."""
+        done = self.prepared.get(url)
+        if done is None:
+            if len(self.prepared) >= MAX_PREPARED:
+                self.prepared.clear()
+            done = self.prepared[url] = prepare(url, self.utm)
+        return done
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> Route:

@@ -17,14 +17,17 @@ no second copy (two copies would be read differently by different landing pages)
 validation refuses rule URLs carrying ``sr_sid`` (see ``routing.rules.check_web_url``), so the
 case only arises for a default destination stored with one; the API should refuse it there too.
 
-Runs on every scan, so the split of a destination URL (its query parameter names, fragment) and
-the encoding of each ``name=value`` pair are cached; the rest is string concatenation.
+Runs on every scan, so the work is split: :func:`prepare` merges a code's UTM parameters into a
+destination once (the redirect path keeps the result per route and destination), and
+:func:`finish` appends what belongs to one scan; ``build_destination`` is the two in a row. The
+split of a URL (its parameter names, fragment) and each encoded ``name=value`` pair are cached.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote_plus, unquote_plus
 
@@ -66,6 +69,69 @@ def query_names(url: str) -> frozenset[str]:
     return _split(url)[2]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A destination with its UTM parameters merged in, waiting for the per-scan parameters.
+
+    ``head`` is the URL before its fragment with the UTM pairs added, ``joiner`` what goes
+    before the next parameter (``?``, ``&`` or nothing), ``taken`` the parameter names already
+    present (the URL's own and the UTM ones), ``plain`` the whole URL when a scan adds nothing.
+    """
+
+    plain: str
+    head: str
+    joiner: str
+    fragment: str
+    taken: frozenset[str]
+
+
+def prepare(url: str, utm: Mapping[str, str]) -> Prepared:
+    """The per-code part of :func:`build_destination`: ``url`` with ``utm`` merged in.
+
+    The redirect path keeps one per destination of a route, so that a scan only appends its
+    own parameters (see :func:`finish`).
+    """
+    base, separator, existing, fragment = _split(url)
+    pairs: list[str] = []
+    added: list[str] = []
+    for key, name in _UTM_PARAMS.items():
+        value = utm.get(key)
+        if value and name not in existing:
+            pairs.append(_pair(name, value))
+            added.append(name)
+    if not pairs:
+        return Prepared(url, base, separator, fragment, existing)
+    head = base + separator + "&".join(pairs)
+    return Prepared(head + fragment, head, "&", fragment, existing.union(added))
+
+
+def finish(
+    prepared: Prepared,
+    scan_id: str | None,
+    passthrough: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """The URL a visitor is sent to: ``prepared`` plus extra, pass-through parameters and
+    ``sr_sid`` (see the module docstring for the order of precedence)."""
+    taken = prepared.taken
+    pairs: list[str] = []
+    if extra or passthrough:
+        added: set[str] = set()
+        for params in (extra, passthrough):
+            if not params:
+                continue
+            for name, value in params.items():
+                if name and name != SCAN_ID_PARAM and name not in taken and name not in added:
+                    pairs.append(_pair(name, value))
+                    added.add(name)
+    if scan_id and SCAN_ID_PARAM not in taken:
+        encoded = scan_id if _URL_SAFE.fullmatch(scan_id) else quote_plus(scan_id)
+        pairs.append(f"{SCAN_ID_PARAM}={encoded}")
+    if not pairs:
+        return prepared.plain
+    return prepared.head + prepared.joiner + "&".join(pairs) + prepared.fragment
+
+
 def build_destination(
     url: str,
     *,
@@ -80,27 +146,7 @@ def build_destination(
     module docstring for the order of precedence. Returns ``url`` unchanged when there is
     nothing to add.
     """
-    base, separator, existing, fragment = _split(url)
-    pairs: list[str] = []
-    added: set[str] = set()
-    for key, name in _UTM_PARAMS.items():
-        value = utm.get(key)
-        if value and name not in existing:
-            pairs.append(_pair(name, value))
-            added.add(name)
-    for params in (extra, passthrough):
-        if not params:
-            continue
-        for name, value in params.items():
-            if name and name != SCAN_ID_PARAM and name not in existing and name not in added:
-                pairs.append(_pair(name, value))
-                added.add(name)
-    if scan_id and SCAN_ID_PARAM not in existing:
-        encoded = scan_id if _URL_SAFE.fullmatch(scan_id) else quote_plus(scan_id)
-        pairs.append(f"{SCAN_ID_PARAM}={encoded}")
-    if not pairs:
-        return url
-    return base + separator + "&".join(pairs) + fragment
+    return finish(prepare(url, utm), scan_id, passthrough, extra)
 
 
 def merge_utm(
