@@ -168,7 +168,7 @@ def test_a_prepared_destination_serves_many_scans_each_with_its_own_id() -> None
     assert "utm_source=evil" not in finish(prepared, None, passthrough={"utm_source": "evil"})
 
 
-def _route(destination: str, rules: list[dict[str, object]]) -> Route:
+def _route(destination: str) -> Route:
     return Route.from_record(
         {
             "id": 7,
@@ -177,14 +177,14 @@ def _route(destination: str, rules: list[dict[str, object]]) -> Route:
             "kind": "dynamic",
             "status": "active",
             "destination": destination,
-            "rules": rules,
+            "rules": [],
             "utm": {"source": "qr", "campaign": "spring"},
         }
     )
 
 
 def test_a_route_memoises_each_destination_and_bounds_the_memo() -> None:
-    route = _route("https://example.com/a", [])
+    route = _route("https://example.com/a")
     first = route.destination("https://example.com/a")
     assert route.destination("https://example.com/a") is first
     assert finish(first, "S") == build_destination("https://example.com/a", utm=route.utm, scan_id="S")
