@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from scanroute.bootstrap import build
+from scanroute.capture.supervisor import STOP_TIMEOUT as DRAINER_STOP_TIMEOUT
 from scanroute.domain.workspace import Principal, Role
 from scanroute.services.codes import CodeCreate
 from scanroute.settings import Settings
@@ -156,7 +157,9 @@ def test_postgres_outage_redirects_and_restart_from_snapshot(pg_url: str, tmp_pa
         during = scan_many(server.url, "outage", 40, ua=IPHONE)
         assert len(during) == 40  # served from the route cache while the store is gone
         assert httpx.get(f"{server.url}/readyz").status_code == 503
-        server.stop()  # graceful stop cannot drain: the scans stay in the spool
+        # graceful stop cannot drain: the scans stay in the spool. Its bound is uvicorn's graceful
+        # shutdown (10 s), then the drainer's final sweep, which serve kills after its STOP_TIMEOUT
+        server.stop(timeout=10 + DRAINER_STOP_TIMEOUT + 5)
         server.start()  # a restart during the outage redirects from the snapshot
         after_restart = scan_many(server.url, "outage", 10, ua=IPHONE)
         assert len(after_restart) == 10
