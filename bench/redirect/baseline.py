@@ -6,10 +6,17 @@ server stack alone (uvloop + httptools + ASGI dispatch) costs per request. Its r
 same kind of headers as a scanroute redirect so that both send about as many bytes.
 
 Served by ``run.py`` as ``uvicorn --app-dir bench/redirect baseline:app``.
+
+Calibration (``run.py --calibrate``): with ``BASELINE_WORK_US=N`` in its environment the app first
+burns N microseconds of the event loop's time in a busy loop, then answers the same 302. That is
+the cheapest possible stand-in for N µs of per-request work (no allocations, no I/O), so the
+ratio it reaches bounds what any app spending N µs per request can reach under this server.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,11 +38,21 @@ START: Message = {
     ],
 }
 BODY: Message = {"type": "http.response.body", "body": b""}
+WORK_SECONDS = float(os.environ.get("BASELINE_WORK_US", "0") or 0) / 1e6
+
+
+def burn(seconds: float) -> None:
+    """Keep the event loop busy for ``seconds`` (wall clock, the server has its core alone)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Answer every HTTP request with the constant 302; complete the lifespan protocol."""
     if scope["type"] == "http":
+        if WORK_SECONDS:
+            burn(WORK_SECONDS)
         await send(START)
         await send(BODY)
         return

@@ -10,6 +10,10 @@ access log, no ``server`` header, no proxy headers), the server (with its draine
 CPU is counted as the server's) pinned to core 0 and wrk to
 core 1, all traffic on 127.0.0.1. wrk runs ``scan.lua``: a short warm-up, then the measured run.
 
+``--calibrate 15,30,60`` also serves the baseline burning that many µs of the event loop per
+request before its 302 (``BASELINE_WORK_US``), between the baseline and scanroute: how much
+per-request work the server stack leaves room for at a given ratio.
+
 * ``hot``: one code without rules, one iPhone user agent.
 * ``mix``: 1 000 codes (40 % with rules of every kind), a random slug, user agent (phones,
   in-app browsers, desktops, bots and preview fetchers), ``Accept-Language``, query string and
@@ -155,6 +159,7 @@ class ScenarioResult:
     setup_seconds: float
     codes: int
     extra: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[int, Load] = field(default_factory=dict)  # µs burnt per request → load
 
     @property
     def ratio(self) -> float:
@@ -485,33 +490,8 @@ def run_scenario(name: str, args: argparse.Namespace, tmp: Path) -> ScenarioResu
     workload.write_workload(work_file, slugs, mix=name == "mix")
     print(f"\n== {name}: {len(codes)} code(s) ==", flush=True)
 
-    # baseline ----------------------------------------------------------------------------------
-    port = free_port()
-    base_dir = tmp / f"{name}-baseline"
-    base_dir.mkdir()
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--app-dir",
-        str(HERE),
-        "baseline:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        *UVICORN_FLAGS,
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANROUTE_")}
-    server = Server("baseline", pinned(SERVER_CORE, argv, args.pin), env, base_dir / "server.log", port)
-    with serving(server) as srv:
-        srv.wait_ready("/healthz")
-        srv.check_stack()
-        print(f"  baseline  warm-up {args.warmup:.0f} s, run {args.duration:.0f} s", flush=True)
-        wait_quiet(args.wait_quiet, srv.proc.pid)
-        run_wrk(port, work_file, args.warmup, args, srv.proc.pid)
-        baseline = run_wrk(port, work_file, args.duration, args, srv.proc.pid)
-        srv.stop()
+    baseline = run_baseline(name, work_file, args, tmp)
+    calibration = {us: run_baseline(name, work_file, args, tmp, work_us=us) for us in args.calibrate}
 
     # scanroute ---------------------------------------------------------------------------------
     port = free_port()
@@ -563,7 +543,41 @@ def run_scenario(name: str, args: argparse.Namespace, tmp: Path) -> ScenarioResu
     if name == "mix":
         extra["rule_codes"] = sum(1 for c in codes if c.get("rules"))
         extra["rule_kinds"] = workload.rule_kind_counts(codes)
-    return ScenarioResult(name, baseline, measured, loss, setup_seconds, len(codes), extra)
+    return ScenarioResult(name, baseline, measured, loss, setup_seconds, len(codes), extra, calibration)
+
+
+def run_baseline(name: str, work_file: Path, args: argparse.Namespace, tmp: Path, work_us: int = 0) -> Load:
+    """Serve ``baseline.py`` (burning ``work_us`` µs per request when > 0) and measure it."""
+    label = f"baseline+{work_us}us" if work_us else "baseline"
+    port = free_port()
+    base_dir = tmp / f"{name}-{label}"
+    base_dir.mkdir()
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(HERE),
+        "baseline:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *UVICORN_FLAGS,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCANROUTE_", "BASELINE_"))}
+    if work_us:
+        env["BASELINE_WORK_US"] = str(work_us)
+    server = Server(label, pinned(SERVER_CORE, argv, args.pin), env, base_dir / "server.log", port)
+    with serving(server) as srv:
+        srv.wait_ready("/healthz")
+        srv.check_stack()
+        print(f"  {label}  warm-up {args.warmup:.0f} s, run {args.duration:.0f} s", flush=True)
+        wait_quiet(args.wait_quiet, srv.proc.pid)
+        run_wrk(port, work_file, args.warmup, args, srv.proc.pid)
+        load = run_wrk(port, work_file, args.duration, args, srv.proc.pid)
+        srv.stop()
+    return load
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -598,9 +612,18 @@ def report(results: list[ScenarioResult], args: argparse.Namespace) -> bool:
             f"{r.name:<9}{'ratio':<11}{r.ratio:>9.2f}{ms(s, 'p50') / ms(b, 'p50'):>8.1f}x"
             f"{ms(s, 'p99') / ms(b, 'p99'):>8.1f}x{ms(s, 'p999') / ms(b, 'p999'):>9.1f}x"
         )
+        for us, load in sorted(r.calibration.items()):
+            print(
+                f"{r.name:<9}{f'+{us} µs':<11}{load.rps:>9,.0f}{ms(load, 'p50'):>9.2f}{ms(load, 'p99'):>9.2f}"
+                f"{ms(load, 'p999'):>10.2f}{load.server_cpu:>8.0%} {'':>8} {load.client_cpu:>8.0%} "
+                f"{load.other_cpu:>10.0%}   ratio {load.rps / b.rps if b.rps else 0:.2f}"
+            )
     print("\n(ratio: scanroute ÷ baseline; CPU: share of one core during the run; srv CPU includes")
     print(" the drainer process's share, shown apart; other CPU: every other process on the machine")
     print(" during the run — high values mean a noisy measurement)")
+    if any(r.calibration for r in results):
+        print("(+N µs: the baseline burning N µs of the event loop per request before its 302, the")
+        print(" cheapest possible N µs of work; its ratio bounds any app that spends N µs per request)")
 
     all_passed = True
     print("\nZero-loss check (scans stored after a graceful stop vs. redirects):")
@@ -671,6 +694,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="CORE",
         help="pin scanroute's drainer process to this core (default: with the server, core 0)",
     )
+    parser.add_argument(
+        "--calibrate",
+        type=_microseconds,
+        default=[],
+        metavar="US[,US...]",
+        help="also serve the baseline burning each of these µs per request (e.g. 15,30,60)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     args = parser.parse_args(argv)
@@ -684,6 +714,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.threads < 1 or args.connections < args.threads:
         parser.error("need at least one thread and as many connections as threads")
     return args
+
+
+def _microseconds(text: str) -> list[int]:
+    """``--calibrate``'s value: comma-separated whole microseconds, each 1–10 000."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole microseconds: {text!r}") from None
+    if not values or any(not 1 <= v <= 10_000 for v in values):
+        raise argparse.ArgumentTypeError("each value must be between 1 and 10000 µs")
+    return sorted(set(values))
 
 
 def preflight(args: argparse.Namespace) -> None:
