@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -184,6 +185,20 @@ async def test_visitor_history_nth_scan_and_caps(scanner: Scanner, tenant: Tenan
     assert history == [1, 1, 2, 4]
     assert visitors == 4
     assert caps == {"r2": 2}
+
+
+async def test_concurrent_scans_never_overshoot_a_cap(scanner: Scanner, tenant: Tenant) -> None:
+    """Scans answered in the same event-loop iteration (their spool lines share one write) still
+    check and count an offer's cap one at a time."""
+    rules = [{"when": {}, "to": "https://example.com/offer", "cap": 3}]
+    scanner.create(tenant.workspace_id, destination="https://example.com/default", slug="rush", rules=rules)
+    replies = await asyncio.gather(*(scanner.scan("rush", ip=f"192.0.2.{i}") for i in range(1, 13)))
+    paths = sorted(urlsplit(r.headers["location"]).path for r in replies)
+    assert paths == ["/default"] * 9 + ["/offer"] * 3
+    rows = scanner.stored()
+    assert len(rows) == 12
+    with scanner.ctr.db.read() as conn:
+        assert {r.cap_key: r.used for r in conn.execute(select(cap_usage))} == {"r0": 3}
 
 
 async def test_no_raw_ip_at_rest(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from scanroute.attribution.coupons import COUPON_PARAM, new_coupon
+from scanroute.capture.coalesce import SpoolCoalescer
 from scanroute.capture.context import ScanContext
 from scanroute.capture.event import ScanEvent, encode_event, new_scan_id
 from scanroute.capture.privacy import SaltRing
@@ -71,6 +72,7 @@ class ScanHandler:
         self.counters = counters
         self.salts = salts
         self.spool = spool
+        self.appends = SpoolCoalescer(spool)
 
     async def route(self, slug: str) -> Route | None:
         """The route for a slug (memory, else the store in a thread)."""
@@ -91,7 +93,7 @@ class ScanHandler:
         scan_id = new_scan_id()
         if route is None or route.static:
             if record:
-                self._spool(self._event(ctx, None, scan_id, now_us, "not_found", None, 0))
+                await self._spool(self._event(ctx, None, scan_id, now_us, "not_found", None, 0))
             return html(404, pages.NOT_FOUND, "not_found")
         now = datetime.fromtimestamp(now_us / 1_000_000, UTC)
         human = record and not ctx.bot.is_bot
@@ -159,9 +161,9 @@ class ScanHandler:
             )
             event.caps = cap_keys
             event.coupon = coupon
-            self._spool(event)
-            if human:
+            if human:  # before the append yields: checking and counting a cap stay one step
                 await self.counters.record(route, visitor, cap_keys)
+            await self._spool(event)
         return reply
 
     async def _closed(
@@ -185,7 +187,7 @@ class ScanHandler:
             else html(status, body, outcome)
         )
         if record:
-            self._spool(self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor))
+            await self._spool(self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor))
         return reply
 
     def _event(
@@ -229,8 +231,8 @@ class ScanHandler:
             refused=ctx.tracking_refused,
         )
 
-    def _spool(self, event: ScanEvent) -> None:
-        self.spool.append(encode_event(event))
+    async def _spool(self, event: ScanEvent) -> None:
+        await self.appends.append(encode_event(event))
 
 
 def _host(referer: str | None) -> str | None:

@@ -1,0 +1,60 @@
+"""Coalescing the spool appends of one event-loop iteration into one ``write()``.
+
+A served worker handles its ready requests one after the other within an iteration of the event
+loop. Each scan's line used to be written, and its redirect sent, before the next request's code
+ran: Python work, a file ``write()`` and a socket ``send()`` interleaved per request, and every
+send woke the client's side of the connection on its own. ``SpoolCoalescer.append`` instead
+queues the line and yields once: the first append of an iteration schedules the flush, which
+the event loop runs (first in, first out) before any of the queued tasks resumes. So every line
+of the batch is on disk before any of their replies is sent — the durability contract of
+``Spool.append`` holds — and the replies then leave back to back. An error of the write (a full
+disk) is raised in every task of the batch, as ``Spool.append`` would have raised it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from scanroute.capture.spool import Spool
+
+__all__ = ["SpoolCoalescer"]
+
+
+@dataclass(slots=True)
+class _Batch:
+    lines: list[bytes] = field(default_factory=list)
+    written: bool = False
+    error: OSError | None = None
+
+
+class SpoolCoalescer:
+    """Async front of a ``Spool`` for the event loop's thread: one ``write()`` per iteration."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        self._batch: _Batch | None = None
+
+    async def append(self, record: bytes) -> None:
+        """Append one record (no newline inside); return once it is written (as ``Spool.append``)."""
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _Batch()
+            asyncio.get_running_loop().call_soon(self._flush, batch)
+        batch.lines.append(record)
+        await asyncio.sleep(0)  # the flush, scheduled before this task's resumption, runs first
+        if not batch.written:  # cancelled out of order, or a loop that does not keep FIFO order
+            self._flush(batch)
+        if batch.error is not None:
+            raise OSError(batch.error.errno, batch.error.strerror)
+
+    def _flush(self, batch: _Batch) -> None:
+        if batch.written:
+            return
+        batch.written = True
+        if self._batch is batch:
+            self._batch = None
+        try:
+            self.spool.append_many(batch.lines)
+        except OSError as exc:
+            batch.error = exc
