@@ -15,7 +15,8 @@ Usage::
 path from storing scans, run with ``SCANROUTE_DRAIN_INTERVAL=3600`` (the drainer then waits
 until shutdown); ``--profile-drain`` then drains the whole spool once under cProfile. The event
 loop yields every ``--yield-every`` requests so background tasks run as they would between
-network events.
+network events; ``--concurrency 64`` runs 64 requests at a time instead, as a loaded server's
+loop iteration does (their spool lines then share one write).
 """
 
 from __future__ import annotations
@@ -122,9 +123,10 @@ def thread_cpu() -> dict[str, float]:
 
 
 async def drive(
-    app: Any, scopes: list[dict[str, Any]], yield_every: int
+    app: Any, scopes: list[dict[str, Any]], yield_every: int, concurrency: int = 1
 ) -> tuple[float, float, dict[int, int]]:
-    """Call the app once per scope; returns wall and CPU seconds (all threads), statuses."""
+    """Call the app once per scope, ``concurrency`` calls at a time (as a loaded server's loop
+    iteration runs its ready requests); returns wall and CPU seconds (all threads), statuses."""
     statuses: dict[int, int] = {}
 
     async def receive() -> dict[str, Any]:
@@ -135,6 +137,10 @@ async def drive(
             statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
     started, cpu = time.perf_counter(), time.process_time()
+    if concurrency > 1:
+        for i in range(0, len(scopes), concurrency):
+            await asyncio.gather(*(app(scope, receive, send) for scope in scopes[i : i + concurrency]))
+        return time.perf_counter() - started, time.process_time() - cpu, statuses
     for i, scope in enumerate(scopes):
         await app(scope, receive, send)
         if i % yield_every == 0:
@@ -214,13 +220,13 @@ async def main_async(args: argparse.Namespace, data_dir: Path) -> None:
     life = Lifespan(app)
     await life.startup()
     try:
-        await drive(app, [traffic.scope() for _ in range(args.warmup)], args.yield_every)
+        await drive(app, [traffic.scope() for _ in range(args.warmup)], args.yield_every, args.concurrency)
         scopes = [traffic.scope() for _ in range(args.requests)]
         profiler = cProfile.Profile() if args.profile else None
         if profiler is not None:
             profiler.enable()
         threads_before = thread_cpu()
-        seconds, cpu, statuses = await drive(app, scopes, args.yield_every)
+        seconds, cpu, statuses = await drive(app, scopes, args.yield_every, args.concurrency)
         threads_after = thread_cpu()
         if profiler is not None:
             profiler.disable()
@@ -254,6 +260,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=5_000)
     parser.add_argument("--yield-every", type=int, default=64)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="requests in flight at once (1: one after the other; 64: like wrk's 64 connections)",
+    )
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument(
         "--profile-drain",

@@ -1,7 +1,8 @@
 """The local scan spool: a durable append-only log per worker process.
 
-The hot path calls ``append`` (one plain ``write()`` of a JSON line, before the redirect is
-sent); a background thread ``fsync``s on an interval. The drainer reads complete lines from a
+The hot path appends through ``capture.coalesce`` (the lines of one event-loop iteration in one
+plain ``write()``, before any of their redirects is sent); ``append`` writes one line at once. A
+background thread ``fsync``s on an interval. The drainer reads complete lines from a
 checkpointed position, writes them to the store, then ``commit``s the new position. Segments
 roll at a size limit and are deleted once drained. A worker holds an exclusive ``flock`` on its
 spool directory while alive; any worker that can take the lock of another directory knows its
