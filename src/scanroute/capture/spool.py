@@ -12,6 +12,7 @@ owner is gone and drains what it left (SIGKILL loses nothing that ``write()`` ac
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -97,6 +98,8 @@ class Spool:
             view = memoryview(data)
             while view:  # a regular file takes it all at once; a short write only on a full disk
                 written = os.write(self._fd, view)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, "the spool took no bytes")
                 self._size += written
                 view = view[written:]
             if self.fsync_interval <= 0:
