@@ -74,6 +74,21 @@ def test_a_failed_write_raises_in_every_appender_of_the_batch(
     spool.close()
 
 
+def test_appending_to_a_closed_spool_raises_instead_of_claiming_the_write(
+    tmp_path: Path, run: Callable[[Coroutine[Any, Any, Any]], Any]
+) -> None:
+    spool = Spool(tmp_path / "s", fsync_interval=0)
+    coalescer = SpoolCoalescer(spool)
+    spool.close()  # e.g. a scan still in flight while the worker shuts down
+
+    async def main() -> list[BaseException | None]:
+        return await asyncio.gather(*(coalescer.append(b'{"n":1}') for _ in range(3)), return_exceptions=True)
+
+    results = run(main())
+    assert len(results) == 3
+    assert all(isinstance(r, RuntimeError) and "spool write failed" in str(r) for r in results)
+
+
 def test_a_cancelled_appender_still_has_its_line_written(
     tmp_path: Path, run: Callable[[Coroutine[Any, Any, Any]], Any]
 ) -> None:

@@ -8,7 +8,8 @@ queues the line and yields once: the first append of an iteration schedules the 
 the event loop runs (first in, first out) before any of the queued tasks resumes. So every line
 of the batch is on disk before any of their replies is sent — the durability contract of
 ``Spool.append`` holds — and the replies then leave back to back. An error of the write (a full
-disk) is raised in every task of the batch, as ``Spool.append`` would have raised it.
+disk, a closed spool) is raised in every task of the batch, as ``Spool.append`` would have
+raised it, so that none of them sends a redirect whose scan is not on disk.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["SpoolCoalescer"]
 class _Batch:
     lines: list[bytes] = field(default_factory=list)
     written: bool = False
-    error: OSError | None = None
+    error: Exception | None = None
 
 
 class SpoolCoalescer:
@@ -45,8 +46,11 @@ class SpoolCoalescer:
         await asyncio.sleep(0)  # the flush, scheduled before this task's resumption, runs first
         if not batch.written:  # cancelled out of order, or a loop that does not keep FIFO order
             self._flush(batch)
-        if batch.error is not None:
-            raise OSError(batch.error.errno, batch.error.strerror)
+        error = batch.error
+        if error is not None:  # a fresh exception per appender: they may be raised concurrently
+            if isinstance(error, OSError):
+                raise OSError(error.errno, error.strerror)
+            raise RuntimeError(f"the spool write failed: {error!r}")
 
     def _flush(self, batch: _Batch) -> None:
         if batch.written:
@@ -56,5 +60,5 @@ class SpoolCoalescer:
             self._batch = None
         try:
             self.spool.append_many(batch.lines)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - every appender of the batch must learn of it
             batch.error = exc
