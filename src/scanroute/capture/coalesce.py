@@ -44,13 +44,13 @@ class SpoolCoalescer:
             asyncio.get_running_loop().call_soon(self._flush, batch)
         batch.lines.append(record)
         await asyncio.sleep(0)  # the flush, scheduled before this task's resumption, runs first
-        if not batch.written:  # cancelled out of order, or a loop that does not keep FIFO order
+        if not batch.written:  # only on a loop that resumed this task before running the flush
             self._flush(batch)
         error = batch.error
         if error is not None:  # a fresh exception per appender: they may be raised concurrently
             if isinstance(error, OSError):
-                raise OSError(error.errno, error.strerror)
-            raise RuntimeError(f"the spool write failed: {error!r}")
+                raise OSError(error.errno, error.strerror) from error
+            raise RuntimeError(f"the spool write failed: {error!r}") from error
 
     def _flush(self, batch: _Batch) -> None:
         if batch.written:

@@ -71,7 +71,6 @@ class ScanHandler:
         self.cache = cache
         self.counters = counters
         self.salts = salts
-        self.spool = spool
         self.appends = SpoolCoalescer(spool)
 
     async def route(self, slug: str) -> Route | None:
