@@ -58,7 +58,8 @@ SERVER_CORE = "0"
 CLIENT_CORE = "1"
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 45.0  # uvicorn's graceful timeout (10 s) + the drainer's final drain (≤ 10 s) + slack
+STOP_TIMEOUT = 330.0  # uvicorn's graceful timeout (10 s) + the final sweep of the backlog (serve
+# waits up to SCANROUTE_DRAIN_STOP_TIMEOUT, 300 s, while it advances) + slack
 LOG_LEVEL = "warning"
 # What `scanroute serve` passes to uvicorn.run (see scanroute.cli.main.serve), spelt as CLI flags.
 UVICORN_FLAGS = [

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     )
     drain_interval: float = Field(0.25, gt=0, description="Seconds between drainer batches.")
     drain_batch: int = Field(5_000, ge=1, description="Maximum scans written per drainer batch.")
+    drain_stop_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Longest `scanroute serve` waits at shutdown for its drainer process to store the "
+        "spool's backlog; it stops sooner when the drainer makes no progress for 20 s or on a second "
+        "Ctrl-C. Scans not stored by then stay in the spool and are stored at the next start.",
+    )
     drainer: Literal["worker", "process"] = Field(
         "worker",
         description="Who stores spooled scans: a thread of each worker, or one drainer process "

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from scanroute.bootstrap import build
-from scanroute.capture.supervisor import STOP_TIMEOUT as DRAINER_STOP_TIMEOUT
+from scanroute.capture.supervisor import STALL_TIMEOUT as DRAINER_STALL_TIMEOUT
 from scanroute.domain.workspace import Principal, Role
 from scanroute.services.codes import CodeCreate
 from scanroute.settings import Settings
@@ -158,8 +158,9 @@ def test_postgres_outage_redirects_and_restart_from_snapshot(pg_url: str, tmp_pa
         assert len(during) == 40  # served from the route cache while the store is gone
         assert httpx.get(f"{server.url}/readyz").status_code == 503
         # graceful stop cannot drain: the scans stay in the spool. Its bound is uvicorn's graceful
-        # shutdown (10 s), then the drainer's final sweep, which serve kills after its STOP_TIMEOUT
-        server.stop(timeout=10 + DRAINER_STOP_TIMEOUT + 5)
+        # shutdown (10 s), then the drainer's final sweep (it gives up on the store after 5 s;
+        # serve would stop it after STALL_TIMEOUT without progress)
+        server.stop(timeout=10 + DRAINER_STALL_TIMEOUT + 5)
         server.start()  # a restart during the outage redirects from the snapshot
         after_restart = scan_many(server.url, "outage", 10, ua=IPHONE)
         assert len(after_restart) == 10

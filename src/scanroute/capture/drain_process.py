@@ -42,6 +42,7 @@ from scanroute.settings import Settings, load_settings
 log = logging.getLogger("scanroute.drain_process")
 LOCK_FILE = "drainer.lock"
 STATUS_FILE = "drainer.json"
+STATUS_EVERY = 1.0  # seconds between status writes within a long sweep (serve watches them at shutdown)
 FINAL_TIMEOUT = 5.0  # seconds the final sweep may retry while the store is unreachable
 NICE = 10  # on a busy core the scheduler favours the workers: a redirect waits less, storing later
 
@@ -70,6 +71,7 @@ class DrainProcess:
         self.db = Database(settings.effective_database_url)
         writer = ScanWriter(self.db)
         sink: StoreSink | StreamSink = StoreSink(writer)
+        self._status_at = 0.0  # when write_status last ran (monotonic)
         self.redis: Redis | None = None
         self.consumer: StreamConsumer | None = None
         self.drainer = Drainer(
@@ -79,6 +81,7 @@ class DrainProcess:
             batch=settings.drain_batch,
             interval=settings.drain_interval,
             max_bytes=settings.spool_max_bytes,
+            on_batch=self._progress,
         )
         if settings.redis_url:
             from scanroute.live.hub import LiveHub
@@ -95,7 +98,7 @@ class DrainProcess:
         self.swept = threading.Event()  # the final sweep is done: the consumer may finish
         self.store_up = True
         self.errors = 0
-        self.stored_batches = 0
+        self.drained = 0  # spool records moved since start (serve watches it grow at shutdown)
         self._lock_fd: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -166,10 +169,19 @@ class DrainProcess:
                 if self.swept.wait(1.0):
                     return
 
+    def _progress(self, records: int) -> None:
+        """After each batch (of ``records`` spool records): count them, and publish the state at
+        most every ``STATUS_EVERY`` seconds, so that a sweep through a big backlog (above all
+        the final one) shows ``serve`` that it is advancing."""
+        self.drained += records
+        if time.monotonic() - self._status_at >= STATUS_EVERY:
+            self.write_status()
+
     def write_status(self) -> None:
         """Publish the state the workers mirror into ``/metrics``."""
         from prometheus_client import REGISTRY
 
+        self._status_at = time.monotonic()
         lag = REGISTRY.get_sample_value("scanroute_drain_lag_seconds")
         pending = self.drainer.pending_bytes()
         status = {
@@ -177,6 +189,7 @@ class DrainProcess:
             "store_up": self.store_up,
             "errors": self.errors,
             "pending_bytes": pending,
+            "drained": self.drained,
             "lag": lag,
             "at": time.time(),
         }

@@ -51,7 +51,10 @@ class Drainer:
         interval: float = 0.25,
         max_bytes: int = 1 << 30,
         on_stored: Callable[[list[ScanEvent]], None] | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
+        """``on_stored`` gets each batch's newly stored events; ``on_batch`` gets the number
+        of records read by every batch (the drainer process reports its progress through it)."""
         self.spool = spool
         self.sink = sink
         self.root = root
@@ -59,6 +62,7 @@ class Drainer:
         self.interval = interval
         self.max_bytes = max_bytes
         self.on_stored = on_stored
+        self.on_batch = on_batch
         self._stopping = asyncio.Event()
         self._last_adopt = 0.0
         self._readers: dict[Path, Spool] = {}
@@ -96,6 +100,8 @@ class Drainer:
             metrics.drain_lag.set(max(lag, 0.0))
         if self.on_stored is not None and stored:
             self.on_stored(events)
+        if self.on_batch is not None:
+            self.on_batch(len(got.lines))
         return len(got.lines)
 
     def drain_all(self, spool: Spool | None = None, *, final: bool = False) -> int:

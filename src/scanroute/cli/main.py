@@ -20,7 +20,7 @@ from scanroute.cli import qr as qr_cli
 from scanroute.cli.common import as_owner, container, emit, fail, handle_errors
 from scanroute.domain.workspace import Role
 from scanroute.services.tenants import WorkspaceCreate, WorkspacePatch
-from scanroute.settings import load_settings
+from scanroute.settings import Settings, load_settings
 from scanroute.storage import migrate
 
 app = typer.Typer(
@@ -91,7 +91,7 @@ def serve(
     typer.echo(f"scanroute serving on http://{host}:{port}  (API docs: /api/docs, dashboard: /app/)")
     os.environ.setdefault("SCANROUTE_DRAINER", "process")
     if os.environ["SCANROUTE_DRAINER"] == "process":
-        _serve_with_drainer(host, port, workers, settings.log_level)
+        _serve_with_drainer(host, port, workers, settings)
     else:
         _uvicorn(host, port, workers, settings.log_level)
 
@@ -113,15 +113,18 @@ def _uvicorn(host: str, port: int, workers: int, log_level: str) -> None:
     )
 
 
-def _serve_with_drainer(host: str, port: int, workers: int, log_level: str) -> None:
+def _serve_with_drainer(host: str, port: int, workers: int, settings: Settings) -> None:
     """uvicorn with the drainer process beside it, stopped only once the workers are gone.
 
     uvicorn (one worker) ends a signalled shutdown by re-raising the signal with the handler it
     found installed: ours turns it into ``KeyboardInterrupt`` (which ``uvicorn.run`` swallows),
-    so the drainer's final sweep runs before this process exits, by the same signal.
+    so the drainer's final sweep runs before this process exits, by the same signal. During
+    that sweep a second Ctrl-C (or SIGTERM) stops the drainer at once; what it had not stored
+    yet stays in the spool for the next start.
     """
     import signal
 
+    from scanroute.capture.drain_process import read_status
     from scanroute.capture.supervisor import DrainerSupervisor
 
     caught: list[int] = []
@@ -131,16 +134,17 @@ def _serve_with_drainer(host: str, port: int, workers: int, log_level: str) -> N
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
-    supervisor = DrainerSupervisor()
+    spool_root = settings.data_dir / "spool"
+    supervisor = DrainerSupervisor(status=lambda: read_status(spool_root))
     try:
         supervisor.start()
-        _uvicorn(host, port, workers, log_level)
+        _uvicorn(host, port, workers, settings.log_level)
     except KeyboardInterrupt:
         pass
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the final sweep short
-        supervisor.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # from now on a signal only cuts the sweep short
+            signal.signal(sig, lambda *_: supervisor.interrupt())
+        supervisor.stop(limit=settings.drain_stop_timeout)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if caught:
