@@ -22,7 +22,7 @@ from scanroute.domain.code import (
 from scanroute.domain.errors import Conflict, DomainError, Invalid, NotFound
 from scanroute.domain.workspace import Principal, Role
 from scanroute.routing.schema import validate_rules
-from scanroute.services.common import Input, TimeZone, require, utcnow
+from scanroute.services.common import Input, Ref, TimeZone, require, utcnow
 from scanroute.services.qr_payload import PayloadType, static_payload
 from scanroute.storage.catalog import campaign_table, code_by_slug, code_table, load_code, placement_table
 from scanroute.storage.db import Database
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 UtmValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | int
 
 
 class Utm(Input):

@@ -6,10 +6,16 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from scanroute.domain.errors import Forbidden, Invalid
 from scanroute.domain.workspace import Principal, Role
+
+MAX_ROW_ID = 2_147_483_647  # row ids are 32-bit integer columns, in SQLite and PostgreSQL alike
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""A row id in a request body: out-of-range numbers are a 422 naming the field, never a query."""
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | RowId
+"""A reference by name or by id (campaign, placement, template)."""
 
 
 def utcnow() -> datetime:

@@ -30,7 +30,7 @@ from scanroute.domain.errors import Invalid, NotFound
 from scanroute.domain.workspace import Principal
 from scanroute.qr import FORMATS, MIME_TYPES, DesignError, Format, QrDesign, RenderCache, RenderError
 from scanroute.qr.logo import LogoLoader
-from scanroute.services.common import Input
+from scanroute.services.common import Input, Ref
 from scanroute.services.qr_payload import PayloadType, static_payload
 from scanroute.services.qr_qa import DEFAULT_DISTANCE_M, QaRun, stored_report
 from scanroute.storage.catalog import code_by_slug
@@ -147,7 +147,7 @@ class DesignRequest(Input):
     data: str | None = Field(None, min_length=1, max_length=4000, description="Raw text to encode.")
     payload_type: PayloadType | None = None
     payload: str | dict[str, Any] | None = Field(None, description="Static payload fields (see docs/qr.md).")
-    template: str | int | None = Field(None, description="Brand template name or id.")
+    template: Ref | None = Field(None, description="Brand template name or id.")
     design: dict[str, Any] | None = Field(None, description="Design options (see docs/qr.md).")
 
 

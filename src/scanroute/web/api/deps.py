@@ -8,6 +8,7 @@ from fastapi import Depends, Path, Query, Request
 
 from scanroute.bootstrap import Container
 from scanroute.domain.workspace import Principal
+from scanroute.services.common import MAX_ROW_ID
 from scanroute.storage.paging import ListQuery
 
 
@@ -47,7 +48,7 @@ Ctr = Annotated[Container, Depends(container)]
 Paging = Annotated[ListQuery, Depends(page_query)]
 
 
-MAX_ID = 2_147_483_647
+MAX_ID = MAX_ROW_ID
 Ident = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id.")]
 """An object id in a path: positive and inside the database's integer range."""
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
