@@ -116,6 +116,7 @@ def test_one_bad_row_creates_nothing_and_names_the_row(
         (HEADER + "T1,poster,Lyon,,,,A,\n", "row 1 (line 2): destination: is required"),
         ("name,colour\nT1,red\n", "unknown column(s) colour"),
         (HEADER, "no data rows"),
+        ("\r0", "a header row is required"),  # a bare carriage return ends a line (was a 500)
         (HEADER + "T1,poster,Lyon,,,https://example.com/,A,,extra\n", "more cells than header"),
     ],
 )

@@ -145,8 +145,11 @@ def parse_csv(text: str, options: PrintOptions) -> list[BulkRow]:
         raise Invalid(
             "upload the logo once (POST /api/v1/logos) and refer to it as {ref: id}", field="design.logo"
         )
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip().lower() for h in (reader.fieldnames or []) if h is not None]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))  # \r, \n, \r\n ends
+    try:
+        header = [h.strip().lower() for h in (reader.fieldnames or []) if h is not None]
+    except csv.Error as exc:
+        raise Invalid(f"is not valid CSV ({exc})", field="csv") from exc
     if not header:
         raise Invalid("is empty: a header row is required", field="csv")
     unknown = [h for h in header if h not in BULK_COLUMNS]

@@ -39,10 +39,17 @@ def check_timezone(name: str) -> str:
 
 
 def check_currency(code: str) -> str:
-    """A three-letter upper-case currency code."""
-    code = code.upper()
+    """An active ISO 4217 currency code with a minor unit, upper-cased (amounts are held in
+    minor units, so a code without one, or an unknown one, could never be reported)."""
+    from scanroute.attribution.money import minor_unit  # money knows the ISO 4217 table
+
+    code = code.strip().upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise ValueError("must be a three-letter ISO 4217 currency code")
+    try:
+        minor_unit(code)
+    except ValueError:
+        raise ValueError(f"{code} is not an active ISO 4217 currency code with a minor unit") from None
     return code
 
 

@@ -20,7 +20,7 @@ from scanroute.domain.errors import Invalid
 from scanroute.domain.workspace import Role
 from scanroute.services.bulk import PrintOptions
 from scanroute.services.codes import CodeCreate, RowError, Utm
-from scanroute.services.common import Input, require
+from scanroute.services.common import Input, Ref, require
 from scanroute.services.logos import TooLarge
 from scanroute.services.printrun import PrintRunService, RenderAgain
 from scanroute.storage.qr import JobRecord
@@ -31,7 +31,6 @@ from scanroute.web.api.views import CodeOut, ListOut
 router = APIRouter()
 MAX_CSV = 5 * 1024 * 1024
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | int
 
 
 class BulkRequest(PrintOptions):
@@ -191,19 +190,28 @@ def create_creatives(ident: Ident, body: CreativesCreate, who: Auth, ctr: Ctr) -
     require(who, Role.EDITOR, "creating codes")
     ctr.campaigns.get(who, ident)
     items = []
-    for v in body.variants:
+    own = ("template", "design", "title", "slug")
+    for row, v in enumerate(body.variants):
         data = {"destination": body.destination, "campaign": ident, "creative": v.label, "force": body.force}
-        data.update(
-            {k: getattr(v, k) for k in ("template", "design", "title", "slug") if getattr(v, k) is not None}
-        )
+        data.update({k: getattr(v, k) for k in own if getattr(v, k) is not None})
         if body.placement is not None:
             data["placement"] = body.placement
         if body.utm is not None:
             data["utm"] = body.utm.as_dict()
-        items.append(CodeCreate.model_validate(data))
+        try:
+            items.append(CodeCreate.model_validate(data))
+        except ValidationError as exc:  # a code's own rules (e.g. the destination's scheme): a 422
+            err = exc.errors()[0]
+            loc = ".".join(str(part) for part in err["loc"])
+            field = f"variants[{row}].{loc}" if err["loc"] and err["loc"][0] in own else loc or "body"
+            raise Invalid(err["msg"].removeprefix("Value error, "), field=field) from None
     try:
         created = ctr.codes.create_many(who, items)
-    except RowError as exc:
-        field = f"variants[{exc.row}].{exc.field}" if exc.field else f"variants[{exc.row}]"
+    except RowError as exc:  # the body's own fields are named as such, a variant's by its index
+        name = exc.field or ""
+        if name.split(".")[0] in ("destination", "placement", "utm"):
+            field = name
+        else:
+            field = f"variants[{exc.row}].{name}" if name else f"variants[{exc.row}]"
         raise type(exc.error)(exc.detail, field=field) from None
     return ListOut[CodeOut](items=[CodeOut.of(c, ctr) for c in created], next=None)
