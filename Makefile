@@ -10,7 +10,7 @@ LINT_PATHS := $(wildcard src tests bench)
 # Dashboard assets: installed from the npm registry (package-lock.json), copied next to the code.
 ASSETS := src/scanroute/web/dashboard/static/vendor/.installed
 
-.PHONY: run test lint typecheck pytest install bench-redirect bench-qr clean
+.PHONY: run test fuzz lint typecheck pytest install bench-redirect bench-qr clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ pytest: $(STAMP) $(ASSETS)
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# every test module with property-based tests
+HYPOTHESIS_TESTS = $(shell grep -rl --include='test_*.py' 'from hypothesis' tests)
+
+fuzz: $(STAMP) $(ASSETS)
+	SCANROUTE_TEST_HYPOTHESIS=explore $(BIN)/pytest -n 2 $(HYPOTHESIS_TESTS) $(PYTEST_ARGS)
 
 bench-redirect: $(STAMP)
 	$(BIN)/python bench/redirect/run.py

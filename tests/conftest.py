@@ -2,6 +2,10 @@
 
 PostgreSQL and Redis tests skip with a clear reason when the servers are unreachable, unless
 ``SCANROUTE_TEST_REQUIRE`` names them (CI sets ``postgres,redis``): then they fail instead.
+
+Property-based tests (hypothesis, and the OpenAPI fuzz test built on it) run derandomized by
+default, so that ``make test`` and CI draw the same examples every time; ``make fuzz``
+(``SCANROUTE_TEST_HYPOTHESIS=explore``) draws fresh random examples, five times as many.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from scanroute.bootstrap import Container, build
@@ -24,6 +29,11 @@ from scanroute.storage import migrate
 from scanroute.storage.db import Database
 from scanroute.storage.schema import metadata
 from scanroute.web.app import create_app
+
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("SCANROUTE_TEST_HYPOTHESIS", "repeatable"))
+EXPLORE = os.environ.get("SCANROUTE_TEST_HYPOTHESIS") == "explore"
 
 PG_URL = os.environ.get("SCANROUTE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SCANROUTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -17,7 +17,7 @@ from scanroute.bootstrap import Container, build
 from scanroute.domain.workspace import Principal, Role
 from scanroute.services.codes import CodeCreate
 from scanroute.web.app import create_app
-from tests.conftest import make_settings, make_tenant
+from tests.conftest import EXPLORE, make_settings, make_tenant
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,12 @@ def test_api_never_fails_with_a_server_error(fuzz_env: tuple[Container, str]) ->
             continue  # an endless event stream by design; tests/insights/test_live.py covers it
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=60 if EXPLORE else 12,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def exercise(case: schemathesis.Case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {key}"})
             if response.status_code >= 500:
