@@ -50,6 +50,9 @@ CASES: list[tuple[str, str, Any, str]] = [
     ("POST", "/api/v1/codes", {"destination": URL, "template": 2**63}, "template"),
     ("POST", "/api/v1/qr/preview", {"template": 2**63, "format": "eps"}, "template"),
     ("POST", "/api/v1/qr/preview", {"template": 0}, "template"),
+    ("POST", "/api/v1/qr/templates/1/apply", {"campaign": 2**63}, "campaign"),
+    ("GET", "/api/v1/analytics/funnel?placement=%C2%B2", None, "placement"),  # "²" is a digit to isdigit
+    ("GET", "/api/v1/analytics/funnel?campaign=9999999999999", None, "campaign"),
     (
         "POST",
         "/api/v1/campaigns/{campaign}/creatives",

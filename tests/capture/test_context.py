@@ -367,6 +367,7 @@ def test_excluded_network_applies_to_the_resolved_client(make_builder: BuilderFa
         ("EN-gb ; Q=0.7 , ja", ("ja", "en-gb")),
         ("zh-Hant-TW,zh;q=0.9", ("zh-hant-tw", "zh")),
         ("en;q=abc, de;q=1.5, fr;q=", ()),  # junk q-values dropped
+        ("en;q=\u00b2, de;q=0.\u0661, fr;q=0.5", ("fr",)),  # digits that float() refuses ("²", "١")
         ("en;q=1.0;foo=bar", ("en",)),
         ("en,en;q=0.5,EN", ("en",)),
         (",,;,=,q=1", ()),

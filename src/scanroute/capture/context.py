@@ -144,7 +144,7 @@ def _q_value(params: str) -> float:
         name, eq, value = param.partition("=")
         if eq and name.strip().lower() == "q":
             value = value.strip()
-            if not value or len(value) > 5 or not value.replace(".", "", 1).isdigit():
+            if not value or len(value) > 5 or not value.isascii() or not value.replace(".", "", 1).isdigit():
                 return 0.0
             q = float(value)
             return q if q <= 1.0 else 0.0

@@ -158,7 +158,7 @@ class Spool:
         return sorted(
             int(p.name[: -len(SUFFIX)])
             for p in self.dir.glob(f"*{SUFFIX}")
-            if p.name[: -len(SUFFIX)].isdigit()
+            if p.name[: -len(SUFFIX)].isascii() and p.name[: -len(SUFFIX)].isdigit()
         )
 
     def checkpoint(self) -> Position:

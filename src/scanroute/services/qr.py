@@ -30,7 +30,7 @@ from scanroute.domain.errors import Invalid, NotFound
 from scanroute.domain.workspace import Principal
 from scanroute.qr import FORMATS, MIME_TYPES, DesignError, Format, QrDesign, RenderCache, RenderError
 from scanroute.qr.logo import LogoLoader
-from scanroute.services.common import Input, Ref
+from scanroute.services.common import MAX_ROW_ID, Input, Ref
 from scanroute.services.qr_payload import PayloadType, static_payload
 from scanroute.services.qr_qa import DEFAULT_DISTANCE_M, QaRun, stored_report
 from scanroute.storage.catalog import code_by_slug
@@ -215,7 +215,7 @@ class QrService:
             cached = self._logos.get((workspace_id, ref))
             if cached is not None:
                 return cached
-            if not ref.isdigit() or len(ref) > 10:
+            if not (ref.isascii() and ref.isdigit()) or len(ref) > 10 or int(ref) > MAX_ROW_ID:
                 raise LookupError(f"logo {ref!r} does not exist")
             found = logo_data(conn, workspace_id, int(ref))
             if found is None:

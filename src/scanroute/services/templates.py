@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from scanroute.domain.code import Code
 from scanroute.domain.errors import Conflict, DomainError, Invalid
 from scanroute.domain.workspace import Principal, Role
-from scanroute.services.common import Input, require, utcnow
+from scanroute.services.common import Input, Ref, require, utcnow
 from scanroute.services.qr import merge_designs
 from scanroute.services.qr_qa import QaRefused, QaRun
 from scanroute.storage.catalog import campaign_table, code_by_slug, load_code
@@ -66,9 +66,7 @@ class TemplateApply(Input):
     """Body of ``POST /api/v1/qr/templates/{id}/apply``: which codes get the template."""
 
     slugs: list[Annotated[str, StringConstraints(max_length=64)]] | None = Field(None, max_length=MAX_APPLY)
-    campaign: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | int | None
-    ) = None
+    campaign: Ref | None = None
     keep_design: bool = Field(True, description="Keep each code's own design options on top of the template.")
     force: bool = False
 

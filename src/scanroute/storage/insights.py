@@ -106,7 +106,7 @@ def code_id_by_slug(conn: Connection, workspace_id: int, slug: str) -> int | Non
 def campaign_id_by_ref(conn: Connection, workspace_id: int, ref: str) -> int | None:
     """A workspace's campaign id from its id (digits) or its exact name."""
     stmt = select(campaigns.c.id).where(campaigns.c.workspace_id == workspace_id)
-    if ref.isdigit() and len(ref) < 10:
+    if ref.isascii() and ref.isdigit() and len(ref) < 10:
         stmt = stmt.where(or_(campaigns.c.id == int(ref), campaigns.c.name == ref))
     else:
         stmt = stmt.where(campaigns.c.name == ref)

@@ -44,7 +44,7 @@ def all_items(list_page: Any, session: UserSession, limit: int = 200, **filters:
 def period_days(request: Request) -> int | None:
     """The ``days`` query parameter when it is one of the offered periods."""
     raw = request.query_params.get("days", "")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else None
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) in PERIODS else None
 
 
 @router.get("/")
