@@ -124,3 +124,55 @@ def test_route_cache_is_bounded(ctr: Container, tenant: Tenant) -> None:
     assert cache.get("lru-4") is not False
     assert cache.load("missing") is None
     assert cache.get("missing") is None  # remembered as unknown
+
+
+def test_concurrent_loads_during_an_outage_all_read_the_whole_snapshot(
+    ctr: Container, tenant: Tenant, tmp_path: Path
+) -> None:
+    """A restarted worker's first scans miss the cache together and load in threads: none may
+    see the snapshot half-read (it once answered "not in the snapshot", a 503, to some)."""
+    import threading
+
+    import orjson
+
+    from scanroute.domain.workspace import Principal, Role
+    from scanroute.redirect.cache import StoreUnavailable
+    from scanroute.services.codes import CodeCreate
+    from scanroute.storage.db import Database
+
+    who = Principal(workspace_id=tenant.workspace_id, role=Role.OWNER)
+    ctr.codes.create_many(who, [CodeCreate(destination="https://example.com/", slug="outage")])
+    path = tmp_path / "routes.json"
+    assert RouteCache(ctr.db, size=10, snapshot=path).write_snapshot()
+    data = orjson.loads(path.read_bytes())
+    (record,) = data["routes"]
+    # a snapshot as big as a real workspace's: reading it takes long enough for loads to overlap
+    data["routes"] = [{**record, "slug": f"other-{i}"} for i in range(30_000)] + [record]
+    path.write_bytes(orjson.dumps(data))
+    down = Database(f"sqlite:///{tmp_path / 'missing-dir' / 'gone.db'}")  # the store is unreachable
+    try:
+        for _ in range(3):
+            cache = RouteCache(down, size=10, snapshot=path)
+            barrier = threading.Barrier(12)
+            results: list[object] = []
+
+            def load(
+                cache: RouteCache = cache,
+                barrier: threading.Barrier = barrier,
+                results: list[object] = results,
+            ) -> None:
+                barrier.wait()
+                try:
+                    results.append(cache.load("outage"))
+                except StoreUnavailable as exc:
+                    results.append(exc)
+
+            threads = [threading.Thread(target=load) for _ in range(12)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert len(results) == 12
+            assert all(getattr(r, "slug", None) == "outage" for r in results), results
+    finally:
+        down.dispose()

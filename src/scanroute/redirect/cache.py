@@ -44,6 +44,7 @@ class RouteCache:
         self._last_change = -1
         self._snapshot_change = -1
         self._snapshot: dict[str, dict[str, Any]] | None = None
+        self._snapshot_lock = threading.Lock()  # loads run in threads: one reads the file
 
     # -- hot path ---------------------------------------------------------------------------
 
@@ -129,15 +130,23 @@ class RouteCache:
         return True
 
     def _from_snapshot(self, slug: str) -> dict[str, Any] | None:
-        if self._snapshot is None:
-            self._snapshot = {}
-            if self.snapshot_path is not None and self.snapshot_path.exists():
-                try:
-                    data = orjson.loads(self.snapshot_path.read_bytes())
-                    self._snapshot = {r["slug"]: r for r in data["routes"]}
-                    log.warning(
-                        "store unreachable: serving routes from the snapshot of change %s", data["change"]
-                    )
-                except (OSError, ValueError, KeyError) as exc:
-                    log.error("cannot read the route snapshot %s: %s", self.snapshot_path, exc)
-        return self._snapshot.get(slug)
+        snapshot = self._snapshot
+        if snapshot is None:
+            with self._snapshot_lock:  # concurrent loads must not see a half-read snapshot
+                snapshot = self._snapshot
+                if snapshot is None:
+                    snapshot = self._read_snapshot()
+                    self._snapshot = snapshot
+        return snapshot.get(slug)
+
+    def _read_snapshot(self) -> dict[str, dict[str, Any]]:
+        if self.snapshot_path is None or not self.snapshot_path.exists():
+            return {}
+        try:
+            data = orjson.loads(self.snapshot_path.read_bytes())
+            routes = {r["slug"]: r for r in data["routes"]}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.error("cannot read the route snapshot %s: %s", self.snapshot_path, exc)
+            return {}
+        log.warning("store unreachable: serving routes from the snapshot of change %s", data.get("change"))
+        return routes
