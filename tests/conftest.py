@@ -32,8 +32,9 @@ from scanroute.web.app import create_app
 
 hypothesis_settings.register_profile("repeatable", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
-hypothesis_settings.load_profile(os.environ.get("SCANROUTE_TEST_HYPOTHESIS", "repeatable"))
-EXPLORE = os.environ.get("SCANROUTE_TEST_HYPOTHESIS") == "explore"
+HYPOTHESIS_PROFILE = os.environ.get("SCANROUTE_TEST_HYPOTHESIS", "repeatable")
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+EXPLORE = HYPOTHESIS_PROFILE == "explore"
 
 PG_URL = os.environ.get("SCANROUTE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("SCANROUTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -116,7 +116,7 @@ class DrainerSupervisor:
         """Cut a running ``stop`` short: the drainer is killed, its backlog stays in the spool."""
         self._interrupted.set()
 
-    def stop(self, limit: float = 300.0, stall: float = STALL_TIMEOUT) -> int | None:
+    def stop(self, *, limit: float, stall: float = STALL_TIMEOUT) -> int | None:
         """Ask the drainer for its final sweep and wait for it; returns its exit code.
 
         Waits at most ``limit`` seconds, and gives up sooner when the drainer's ``drained``

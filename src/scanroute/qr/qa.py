@@ -313,8 +313,9 @@ def check_image(png_bytes: bytes, expected: str, *, scan_distance_m: float | Non
     module_px: float | None = None
     if found is not None:
         extra = found.extra if isinstance(found.extra, dict) else {}
-        if str(extra.get("Version", "")).isascii() and str(extra.get("Version", "")).isdigit():
-            version = int(extra["Version"])
+        raw_version = str(extra.get("Version", ""))
+        if raw_version.isascii() and raw_version.isdigit():
+            version = int(raw_version)
             modules = 17 + 4 * version
         ecc = str(extra.get("ECLevel") or found.ec_level or "") or None
         pos = found.position

@@ -38,8 +38,9 @@ from scanroute.analytics.report import (
 )
 from scanroute.attribution.models import Model
 from scanroute.domain.errors import Invalid
+from scanroute.domain.ids import row_id
 from scanroute.domain.workspace import Principal, Role
-from scanroute.services.common import MAX_ROW_ID, require
+from scanroute.services.common import require
 from scanroute.storage.db import Database
 from scanroute.storage.schema import campaigns, codes, placements, workspaces
 
@@ -335,11 +336,9 @@ def _ref(conn: Connection, workspace_id: int, table: Any, ref: str | None, field
     """A campaign or placement given by id or by name (ids of deleted ones still filter history)."""
     if ref is None:
         return None
-    if ref.isascii() and ref.isdigit():  # str.isdigit alone also takes "²"
-        number = int(ref)
-        if number > MAX_ROW_ID:
-            raise Invalid(f"no {field} {ref} in this workspace", field=field)
-        return number
+    ident = row_id(ref)
+    if ident is not None:
+        return ident
     found = conn.execute(
         select(table.c.id).where(table.c.workspace_id == workspace_id, table.c.name == ref)
     ).scalar()

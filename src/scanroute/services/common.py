@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from scanroute.attribution.money import minor_unit
 from scanroute.domain.errors import Forbidden, Invalid
+from scanroute.domain.ids import MAX_ROW_ID
 from scanroute.domain.workspace import Principal, Role
 
-MAX_ROW_ID = 2_147_483_647  # row ids are 32-bit integer columns, in SQLite and PostgreSQL alike
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 """A row id in a request body: out-of-range numbers are a 422 naming the field, never a query."""
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | RowId
@@ -41,8 +42,6 @@ def check_timezone(name: str) -> str:
 def check_currency(code: str) -> str:
     """An active ISO 4217 currency code with a minor unit, upper-cased (amounts are held in
     minor units, so a code without one, or an unknown one, could never be reported)."""
-    from scanroute.attribution.money import minor_unit  # money knows the ISO 4217 table
-
     code = code.strip().upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise ValueError("must be a three-letter ISO 4217 currency code")

@@ -27,10 +27,11 @@ from sqlalchemy import Connection
 
 from scanroute.domain.code import Code, CodeKind
 from scanroute.domain.errors import Invalid, NotFound
+from scanroute.domain.ids import row_id
 from scanroute.domain.workspace import Principal
 from scanroute.qr import FORMATS, MIME_TYPES, DesignError, Format, QrDesign, RenderCache, RenderError
 from scanroute.qr.logo import LogoLoader
-from scanroute.services.common import MAX_ROW_ID, Input, Ref
+from scanroute.services.common import Input, Ref
 from scanroute.services.qr_payload import PayloadType, static_payload
 from scanroute.services.qr_qa import DEFAULT_DISTANCE_M, QaRun, stored_report
 from scanroute.storage.catalog import code_by_slug
@@ -215,9 +216,10 @@ class QrService:
             cached = self._logos.get((workspace_id, ref))
             if cached is not None:
                 return cached
-            if not (ref.isascii() and ref.isdigit()) or len(ref) > 10 or int(ref) > MAX_ROW_ID:
+            ident = row_id(ref)
+            if ident is None:
                 raise LookupError(f"logo {ref!r} does not exist")
-            found = logo_data(conn, workspace_id, int(ref))
+            found = logo_data(conn, workspace_id, ident)
             if found is None:
                 raise LookupError(f"logo {ref} does not exist in this workspace")
             self._logos.put((workspace_id, ref), found)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, desc, false, func, insert, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scanroute.domain.errors import NotFound
+from scanroute.domain.ids import row_id
 from scanroute.storage.paging import decode_cursor, encode_cursor
 from scanroute.storage.schema import (
     anomalies,
@@ -106,8 +107,9 @@ def code_id_by_slug(conn: Connection, workspace_id: int, slug: str) -> int | Non
 def campaign_id_by_ref(conn: Connection, workspace_id: int, ref: str) -> int | None:
     """A workspace's campaign id from its id (digits) or its exact name."""
     stmt = select(campaigns.c.id).where(campaigns.c.workspace_id == workspace_id)
-    if ref.isascii() and ref.isdigit() and len(ref) < 10:
-        stmt = stmt.where(or_(campaigns.c.id == int(ref), campaigns.c.name == ref))
+    ident = row_id(ref)
+    if ident is not None:
+        stmt = stmt.where(or_(campaigns.c.id == ident, campaigns.c.name == ref))
     else:
         stmt = stmt.where(campaigns.c.name == ref)
     found = conn.execute(stmt.order_by(campaigns.c.id).limit(1)).scalar()

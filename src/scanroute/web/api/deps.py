@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from scanroute.bootstrap import Container
+from scanroute.domain.ids import MAX_ROW_ID
 from scanroute.domain.workspace import Principal
-from scanroute.services.common import MAX_ROW_ID
 from scanroute.storage.paging import ListQuery
 
 
@@ -48,8 +48,7 @@ Ctr = Annotated[Container, Depends(container)]
 Paging = Annotated[ListQuery, Depends(page_query)]
 
 
-MAX_ID = MAX_ROW_ID
-Ident = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id.")]
+Ident = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Numeric id.")]
 """An object id in a path: positive and inside the database's integer range."""
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 """An optional id filter in a query string."""

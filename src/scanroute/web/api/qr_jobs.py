@@ -156,6 +156,16 @@ def download(ident: Ident, who: Auth, ctr: Ctr, file: Literal["zip", "pdf"] = "z
 
 
 # -- creative variants -------------------------------------------------------------------------------
+SHARED = ("destination", "placement", "utm")  # the body's fields, the same for every variant's code
+
+
+def _variant_field(row: int, name: str) -> str:
+    """Where a field of variant ``row``'s code is in the request body."""
+    if name.split(".")[0] in SHARED:
+        return name
+    return f"variants[{row}].{name}" if name else f"variants[{row}]"
+
+
 class Variant(Input):
     """One creative of a campaign: its label (recorded on every scan) and its look."""
 
@@ -203,15 +213,9 @@ def create_creatives(ident: Ident, body: CreativesCreate, who: Auth, ctr: Ctr) -
         except ValidationError as exc:  # a code's own rules (e.g. the destination's scheme): a 422
             err = exc.errors()[0]
             loc = ".".join(str(part) for part in err["loc"])
-            field = f"variants[{row}].{loc}" if err["loc"] and err["loc"][0] in own else loc or "body"
-            raise Invalid(err["msg"].removeprefix("Value error, "), field=field) from None
+            raise Invalid(err["msg"].removeprefix("Value error, "), field=_variant_field(row, loc)) from None
     try:
         created = ctr.codes.create_many(who, items)
-    except RowError as exc:  # the body's own fields are named as such, a variant's by its index
-        name = exc.field or ""
-        if name.split(".")[0] in ("destination", "placement", "utm"):
-            field = name
-        else:
-            field = f"variants[{exc.row}].{name}" if name else f"variants[{exc.row}]"
-        raise type(exc.error)(exc.detail, field=field) from None
+    except RowError as exc:
+        raise type(exc.error)(exc.detail, field=_variant_field(exc.row, exc.field or "")) from None
     return ListOut[CodeOut](items=[CodeOut.of(c, ctr) for c in created], next=None)

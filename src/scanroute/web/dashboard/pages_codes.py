@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from scanroute.domain.code import CodeStatus
 from scanroute.domain.errors import DomainError, Invalid
+from scanroute.domain.ids import row_id
 from scanroute.services.codes import CodePatch
 from scanroute.storage.paging import ListQuery
 from scanroute.web.dashboard.auth import require_csrf
@@ -36,7 +37,7 @@ BULK = {
 
 
 def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    return row_id(raw) if raw else None
 
 
 @router.get("/codes")
