@@ -105,10 +105,20 @@ class Drainer:
         return len(got.lines)
 
     def drain_all(self, spool: Spool | None = None, *, final: bool = False) -> int:
-        """Drain until the spool is empty; returns events read."""
+        """Drain what the spool holds now; returns events read.
+
+        Batches follow one another while they come back full. A short batch means the reader
+        has caught up with the writer: what a live worker appends meanwhile waits for the next
+        tick, so that a steady trickle of scans is stored one interval's worth per transaction
+        instead of being chased in transactions of a few scans each (each one a commit, an
+        fsync, its rollups and a checkpoint). ``final`` (the writer is gone) drains until a
+        batch comes back empty.
+        """
         total = 0
         while n := self.drain_once(spool, final=final):
             total += n
+            if n < self.batch and not final:
+                break
         return total
 
     def sweep(self, *, final: bool = False) -> int:
