@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from typing import Any
 
 __all__ = [
     "SALT_BYTES",
@@ -128,13 +129,16 @@ def visitor_hash(salt: bytes, workspace_id: int, truncated_ip: str, user_agent: 
 
     The fields are length-prefixed so that no two different inputs share a message.
     """
+    return _keyed_hash(hashlib.blake2b(key=salt, digest_size=16), workspace_id, truncated_ip, user_agent)
+
+
+def _keyed_hash(keyed: Any, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
+    """:func:`visitor_hash` with a BLAKE2b object already keyed (a copy of it is updated: keying
+    hashes a whole block, as much work again as the message itself)."""
     ip_b = truncated_ip.encode("utf-8", "surrogatepass")
-    ua_b = user_agent.encode("utf-8", "surrogatepass")
-    h = hashlib.blake2b(key=salt, digest_size=16)
-    h.update(_HASH_HEADER.pack(workspace_id, len(ip_b)))
-    h.update(ip_b)
-    h.update(ua_b)
-    return h.hexdigest()
+    h = keyed.copy()
+    h.update(_HASH_HEADER.pack(workspace_id, len(ip_b)) + ip_b + user_agent.encode("utf-8", "surrogatepass"))
+    return str(h.hexdigest())
 
 
 def new_salt() -> bytes:
@@ -167,7 +171,7 @@ class SaltRing:
     or ``None`` when none existed; it is never created. Thread-safe.
     """
 
-    __slots__ = ("_creator", "_loader", "_lock", "_missing", "_salts")
+    __slots__ = ("_creator", "_keyed", "_loader", "_lock", "_missing", "_salts")
 
     def __init__(
         self,
@@ -181,6 +185,7 @@ class SaltRing:
         self._creator = creator
         self._salts: dict[date, bytes] = dict(salts or {})
         self._missing: set[date] = set()
+        self._keyed: dict[bytes, Any] = {}  # salt → BLAKE2b keyed with it (see _keyed_hash)
         self._lock = threading.Lock()
         for day, salt in self._salts.items():
             _check_salt(day, salt)
@@ -235,7 +240,15 @@ class SaltRing:
 
     def hash(self, day: date, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
         """Today's visitor hash only (what a scan stores; ``hashes`` adds yesterday's)."""
-        return visitor_hash(self.current(day), workspace_id, truncated_ip, user_agent)
+        return _keyed_hash(self._keyed_by(self.current(day)), workspace_id, truncated_ip, user_agent)
+
+    def _keyed_by(self, salt: bytes) -> Any:
+        keyed = self._keyed.get(salt)
+        if keyed is None:
+            if len(self._keyed) >= 2 * SALT_RETENTION_DAYS:  # only the last days' salts are in use
+                self._keyed.clear()
+            keyed = self._keyed[salt] = hashlib.blake2b(key=salt, digest_size=16)
+        return keyed
 
     def hashes(
         self, day: date, workspace_id: int, truncated_ip: str, user_agent: str
@@ -248,7 +261,7 @@ class SaltRing:
         prev_salt = self.previous(day)
         if prev_salt is None:
             return today, None
-        return today, visitor_hash(prev_salt, workspace_id, truncated_ip, user_agent)
+        return today, _keyed_hash(self._keyed_by(prev_salt), workspace_id, truncated_ip, user_agent)
 
     def expired(self, day: date, stored: Iterable[date] | None = None) -> list[date]:
         """Days whose salts are older than 48 h on ``day`` and must be destroyed.
@@ -262,12 +275,17 @@ class SaltRing:
             for d in result:
                 self._salts.pop(d, None)
                 self._missing.discard(d)
+            if result:  # a keyed hasher holds its salt's secret as much as the salt itself
+                self._keyed.clear()
         return result
 
     def _prune(self, day: date) -> None:
         cutoff = day - timedelta(days=SALT_RETENTION_DAYS)
-        for d in [d for d in self._salts if d <= cutoff]:
+        pruned = [d for d in self._salts if d <= cutoff]
+        for d in pruned:
             del self._salts[d]
+        if pruned:
+            self._keyed.clear()
         self._missing = {d for d in self._missing if d > cutoff}
 
 
