@@ -44,7 +44,13 @@ MAX_QUERY_PARAMS = 64
 _MAX_HEADER_CHARS = 4096
 _MAX_HOPS = 32
 _MAX_PEERS = 4096  # TCP peer addresses remembered (parsed, trusted or not) before starting over
+_MAX_CLIENTS = 10_000  # (user agent, language, hints, …) combinations remembered before starting over
+_MAX_CLIENT_KEY_CHARS = 1_024  # longer user agents and languages are parsed, not remembered
 _CACHED_HEADER_CHARS = 200  # Accept-Language values up to this length are LRU-cached
+
+# user agent, Accept-Language, Sec-Purpose/Purpose, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, method
+_ClientKey = tuple[str, str | None, str | None, str | None, str | None, str]
+_Client = tuple[Agent, BotVerdict, tuple[str, ...]]
 
 ProxyHeader = Literal["auto", "x-forwarded-for", "forwarded"]
 
@@ -227,6 +233,7 @@ class ContextBuilder:
     __slots__ = (
         "_agents",
         "_bots",
+        "_clients",
         "_excluded",
         "_excludes",
         "_geo",
@@ -258,6 +265,7 @@ class ContextBuilder:
         self._geo = geo
         self._opt_out = opt_out_param
         self._peers: dict[str, tuple[IPAddress | None, bool]] = {}  # TCP peer → (address, trusted?)
+        self._clients: dict[_ClientKey, _Client] = {}
         if proxy_header not in ("auto", "x-forwarded-for", "forwarded"):
             raise ValueError(f"unknown proxy_header {proxy_header!r}")
         self._proxy_header = proxy_header
@@ -279,47 +287,60 @@ class ContextBuilder:
 
         user_agent = headers.get("user-agent", "")
         accept_language = headers.get("accept-language")
-        hints = None
-        if "sec-ch-ua-mobile" in headers or "sec-ch-ua-platform" in headers:
-            hints = parse_client_hints(headers.get("sec-ch-ua-mobile"), headers.get("sec-ch-ua-platform"))
-        agent = self._agents.parse(user_agent, hints)
-        bot = self._bots.classify(
-            user_agent,
-            method=method,
-            accept_language=accept_language,
-            purpose=headers.get("sec-purpose") or headers.get("purpose"),
-        )
-        languages = parse_accept_language(accept_language)
+        purpose = headers.get("sec-purpose") or headers.get("purpose")
+        mobile, platform = headers.get("sec-ch-ua-mobile"), headers.get("sec-ch-ua-platform")
+        key = (user_agent, accept_language, purpose, mobile, platform, method)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._client(key)
+        agent, bot, languages = client
         opted_out = self._opt_out in query or (self._excludes and ip in self._excluded)
+        # positional, in field order (a named tuple is built faster so, on every scan)
         visit = Visit(
-            device=agent.device,
-            os=agent.os,
-            browser=agent.browser,
-            languages=languages,
-            country=geo.country,
-            region=geo.region,
-            city=geo.city,
-            ip=ip,
-            query=query,
-            visitor=None,
-            is_bot=bot.is_bot,
+            agent.device,
+            agent.os,
+            agent.browser,
+            languages,
+            geo.country,
+            geo.region,
+            geo.city,
+            ip,
+            query,
+            None,  # visitor: set by the handler once the workspace is known
+            bot.is_bot,
         )
         return ScanContext(
-            visit=visit,
-            method=method,
-            path=path,
-            slug=slug,
-            user_agent=user_agent,
-            ip=ip,
-            ip_truncated=ip_truncated,
-            agent=agent,
-            bot=bot,
-            geo=geo,
-            referer=headers.get("referer") or None,
-            tracking_refused=tracking_refused(headers),
-            opted_out=opted_out,
-            query=query,
+            visit,
+            method,
+            path,
+            slug,
+            user_agent,
+            ip,
+            ip_truncated,
+            agent,
+            bot,
+            geo,
+            headers.get("referer") or None,
+            tracking_refused(headers),
+            opted_out,
+            query,
         )
+
+    def _client(self, key: _ClientKey) -> _Client:
+        """Parse what the request says about the visitor's software (remembered per key: a few
+        thousand distinct combinations cover real traffic, and each is a pure function of it)."""
+        user_agent, accept_language, purpose, mobile, platform, method = key
+        hints = None
+        if mobile is not None or platform is not None:
+            hints = parse_client_hints(mobile, platform)
+        agent = self._agents.parse(user_agent, hints)
+        bot = self._bots.classify(user_agent, method=method, accept_language=accept_language, purpose=purpose)
+        client = (agent, bot, parse_accept_language(accept_language))
+        if len(user_agent) + len(accept_language or "") <= _MAX_CLIENT_KEY_CHARS:
+            if len(self._clients) >= _MAX_CLIENTS:
+                self._clients.clear()
+            self._clients[key] = client
+        return client
 
     def _client_ip(self, client: object, headers: Mapping[str, str]) -> IPAddress | None:
         peer: IPAddress | None = None
