@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from scanroute.attribution.coupons import COUPON_PARAM, new_coupon
@@ -32,11 +32,18 @@ log = logging.getLogger("scanroute.scan")
 HTML = b"text/html; charset=utf-8"
 NO_STORE = (b"cache-control", b"no-store")
 NO_INDEX = (b"x-robots-tag", b"noindex")
+_REDIRECT_HEADERS = (
+    NO_STORE,
+    NO_INDEX,
+    (b"referrer-policy", b"no-referrer-when-downgrade"),
+    (b"content-length", b"0"),
+)
+_NO_CAPS: dict[str, int] = {}
+_DAY_US = 86_400_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """The response the edge sends."""
+class Reply(NamedTuple):
+    """The response the edge sends: its headers are complete (``content-length`` included)."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
@@ -47,21 +54,18 @@ class Reply:
 def redirect(location: str, outcome: str) -> Reply:
     """A 302 (never 301: codes are dynamic) that no cache keeps."""
     return Reply(
-        302,
-        [
-            (b"location", location.encode("latin-1", "replace")),
-            NO_STORE,
-            NO_INDEX,
-            (b"referrer-policy", b"no-referrer-when-downgrade"),
-        ],
-        b"",
-        outcome,
+        302, [(b"location", location.encode("latin-1", "replace")), *_REDIRECT_HEADERS], b"", outcome
     )
 
 
 def html(status: int, body: bytes, outcome: str, extra: list[tuple[bytes, bytes]] | None = None) -> Reply:
     """An HTML page reply."""
-    return Reply(status, [(b"content-type", HTML), NO_STORE, NO_INDEX, *(extra or [])], body, outcome)
+    return Reply(
+        status,
+        [(b"content-type", HTML), NO_STORE, NO_INDEX, *(extra or []), (b"content-length", b"%d" % len(body))],
+        body,
+        outcome,
+    )
 
 
 class ScanHandler:
@@ -72,6 +76,8 @@ class ScanHandler:
         self.counters = counters
         self.salts = salts
         self.appends = SpoolCoalescer(spool)
+        self._day_number = -1
+        self._today = date(1970, 1, 1)
 
     async def route(self, slug: str) -> Route | None:
         """The route for a slug (memory, else the store in a thread)."""
@@ -81,61 +87,68 @@ class ScanHandler:
         return await asyncio.to_thread(self.cache.load, slug)
 
     async def handle(self, ctx: ScanContext, *, head: bool = False) -> Reply:
-        """Answer a GET (recorded) or HEAD (answered the same, recorded nowhere)."""
+        """Answer a GET (recorded) or HEAD (answered the same, recorded nowhere); the scan is
+        in the spool when this returns."""
+        reply, line = await self.answer(ctx, head=head)
+        if line is not None:
+            await self.appends.append(line)
+        return reply
+
+    async def answer(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None]:
+        """The reply and the spool line of the scan (``None``: nothing to record). The caller
+        appends the line (``self.appends``) before it sends the reply: ``handle`` does both."""
         record = not head and not ctx.opted_out
-        try:
-            route = await self.route(ctx.slug)
-        except StoreUnavailable:
-            log.error("store unreachable and %r is not in the snapshot", ctx.slug)
-            return html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")])
+        route = self.cache.get(ctx.slug)  # the usual case: memory, no coroutine
+        if route is False:
+            try:
+                route = await asyncio.to_thread(self.cache.load, ctx.slug)
+            except StoreUnavailable:
+                log.error("store unreachable and %r is not in the snapshot", ctx.slug)
+                return html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")]), None
+        assert route is not True
         now_us = time.time_ns() // 1000
         scan_id = new_scan_id()
         if route is None or route.static:
-            if record:
-                await self._spool(self._event(ctx, None, scan_id, now_us, "not_found", None, 0))
-            return html(404, pages.NOT_FOUND, "not_found")
-        now = datetime.fromtimestamp(now_us / 1_000_000, UTC)
+            line = encode_event(self._event(ctx, None, scan_id, now_us, "not_found")) if record else None
+            return html(404, pages.NOT_FOUND, "not_found"), line
         human = record and not ctx.bot.is_bot
         visitor: str | None = None
         prior = 0
         if ctx.ip_truncated is not None:
+            today = self._day(now_us)
             if route.needs_history:  # yesterday's hash too: a visitor seen before midnight
                 visitor, yesterday = self.salts.hashes(
-                    now.date(), route.workspace_id, ctx.ip_truncated, ctx.user_agent
+                    today, route.workspace_id, ctx.ip_truncated, ctx.user_agent
                 )
                 prior = await self.counters.prior_scans(route, visitor, yesterday)
             else:
-                visitor = self.salts.hash(now.date(), route.workspace_id, ctx.ip_truncated, ctx.user_agent)
-        caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else {}
+                visitor = self.salts.hash(today, route.workspace_id, ctx.ip_truncated, ctx.user_agent)
+        caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else _NO_CAPS
 
         if route.status != "active":
-            return await self._closed(
-                ctx, route, scan_id, now_us, visitor, record, "paused", pages.PAUSED, 503
-            )
-        if route.expires_at is not None and now >= route.expires_at:
-            return await self._closed(
-                ctx, route, scan_id, now_us, visitor, record, "expired", pages.EXPIRED, 410
-            )
+            return self._closed(ctx, route, scan_id, now_us, visitor, record, "paused", pages.PAUSED, 503)
+        if route.expires_at is not None and _utc(now_us) >= route.expires_at:
+            return self._closed(ctx, route, scan_id, now_us, visitor, record, "expired", pages.EXPIRED, 410)
         if route.scan_limit is not None and caps.get(LIMIT_KEY, 0) >= route.scan_limit:
-            return await self._closed(
-                ctx, route, scan_id, now_us, visitor, record, "limit", pages.EXPIRED, 410
-            )
+            return self._closed(ctx, route, scan_id, now_us, visitor, record, "limit", pages.EXPIRED, 410)
 
-        assert route.routable is not None
-        # the visitor hash only matters to routing for sticky variant assignment
-        visit = ctx.with_visitor(visitor).visit if visitor is not None and route.splits else ctx.visit
-        decision = resolve(
-            route.routable, visit, now, RoutingState(prior_scans=prior, cap_used=caps, seed=scan_id)
-        )
-        if decision.errors:
-            metrics.rule_errors.inc(len(decision.errors))
-        sid = scan_id if route.append_scan_id else None
+        routable = route.routable
+        assert routable is not None
+        if routable.rules:
+            # the visitor hash only matters to routing for sticky variant assignment
+            visit = ctx.with_visitor(visitor).visit if visitor is not None and route.splits else ctx.visit
+            state = RoutingState(prior_scans=prior, cap_used=caps, seed=scan_id)
+            decision = resolve(routable, visit, _utc(now_us), state)
+            if decision.errors:
+                metrics.rule_errors.inc(len(decision.errors))
+        else:
+            decision = routable.default
         coupon = None
         if route.issue_coupon and human and COUPON_PARAM not in query_names(decision.destination):
             coupon = new_coupon()  # random, no I/O: stored with the scan by the writer
         target = finish(
             route.destination(decision.destination),
-            sid,
+            scan_id if route.append_scan_id else None,
             passthrough=ctx.query if route.forward_query else None,
             extra={COUPON_PARAM: coupon} if coupon else None,
         )
@@ -149,23 +162,30 @@ class ScanHandler:
             )
         else:
             reply = redirect(target, "redirect")
-        if record:
-            cap_keys = list(decision.cap_keys) if human else []
-            if human and route.scan_limit is not None:
-                cap_keys.append(LIMIT_KEY)
-            event = self._event(ctx, route, scan_id, now_us, reply.outcome, target, prior, visitor)
-            event.rule = decision.rule_index
-            event.variant = decision.variant_label or (
-                None if decision.variant is None else str(decision.variant)
-            )
-            event.caps = cap_keys
-            event.coupon = coupon
-            if human:  # before the append yields: checking and counting a cap stay one step
-                await self.counters.record(route, visitor, cap_keys)
-            await self._spool(event)
-        return reply
+        if not record:
+            return reply, None
+        cap_keys = list(decision.cap_keys) if human else []
+        if human and route.scan_limit is not None:
+            cap_keys.append(LIMIT_KEY)
+        variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
+        event = self._event(
+            ctx, route, scan_id, now_us, reply.outcome, target, prior, visitor,
+            decision.rule_index, variant, cap_keys, coupon,
+        )  # fmt: skip
+        if human and (cap_keys or route.needs_history):
+            # before the caller's append yields: checking and counting a cap stay one step
+            await self.counters.record(route, visitor, cap_keys)
+        return reply, encode_event(event)
 
-    async def _closed(
+    def _day(self, now_us: int) -> date:
+        """The UTC day of ``now_us`` (the salts' day), remembered while it lasts."""
+        number = now_us // _DAY_US
+        if number != self._day_number:
+            self._today = _utc(now_us).date()
+            self._day_number = number
+        return self._today
+
+    def _closed(
         self,
         ctx: ScanContext,
         route: Route,
@@ -176,7 +196,7 @@ class ScanHandler:
         outcome: str,
         body: bytes,
         status: int,
-    ) -> Reply:
+    ) -> tuple[Reply, bytes | None]:
         reply = (
             redirect(
                 build_destination(route.fallback, utm={}, scan_id=scan_id if route.append_scan_id else None),
@@ -185,9 +205,11 @@ class ScanHandler:
             if route.fallback
             else html(status, body, outcome)
         )
-        if record:
-            await self._spool(self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor))
-        return reply
+        if not record:
+            return reply, None
+        return reply, encode_event(
+            self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor)
+        )
 
     def _event(
         self,
@@ -196,42 +218,54 @@ class ScanHandler:
         scan_id: str,
         now_us: int,
         outcome: str,
-        dest: str | None,
-        prior: int,
+        dest: str | None = None,
+        prior: int = 0,
         visitor: str | None = None,
+        rule: int | None = None,
+        variant: str | None = None,
+        caps: list[str] | None = None,
+        coupon: str | None = None,
     ) -> ScanEvent:
         geo, agent, bot = ctx.geo, ctx.agent, ctx.bot
+        languages = ctx.visit.languages
         precise = not ctx.tracking_refused
+        referer = ctx.referer
+        # positional, in ScanEvent's field order: a third cheaper than keywords on every scan
         return ScanEvent(
-            id=scan_id,
-            ws=route.workspace_id if route else 0,
-            slug=ctx.slug[:64],
-            ts=now_us,
-            outcome=outcome,
-            code=route.code_id if route else None,
-            dest=dest,
-            campaign=route.campaign_id if route else None,
-            placement=route.placement_id if route else None,
-            creative=route.creative if route else None,
-            device=agent.device.value,
-            os=agent.os,
-            browser=agent.browser,
-            lang=ctx.visit.languages[0] if ctx.visit.languages else None,
-            country=geo.country,
-            region=geo.region if precise else None,
-            city=geo.city if precise else None,
-            asn=geo.asn if precise else None,
-            ip_net=ctx.ip_truncated,
-            visitor=visitor,
-            returning=prior > 0,
-            bot=bot.is_bot,
-            bot_kind=bot.kind,
-            ref_host=_host(ctx.referer),
-            refused=ctx.tracking_refused,
+            scan_id,
+            route.workspace_id if route else 0,
+            ctx.slug[:64],
+            now_us,
+            outcome,
+            route.code_id if route else None,
+            dest,
+            rule,
+            variant,
+            route.campaign_id if route else None,
+            route.placement_id if route else None,
+            route.creative if route else None,
+            agent.device,  # a StrEnum: encoded as its value
+            agent.os,
+            agent.browser,
+            languages[0] if languages else None,
+            geo.country,
+            geo.region if precise else None,
+            geo.city if precise else None,
+            geo.asn if precise else None,
+            ctx.ip_truncated,
+            visitor,
+            prior > 0,
+            bot.is_bot,
+            bot.kind,
+            _host(referer) if referer else None,
+            ctx.tracking_refused,
+            caps if caps is not None else [],
+            coupon,
         )
 
-    async def _spool(self, event: ScanEvent) -> None:
-        await self.appends.append(encode_event(event))
+
+def _utc(now_us: int) -> datetime:
+    return datetime.fromtimestamp(now_us / 1_000_000, UTC)
 
 
 def _host(referer: str | None) -> str | None:

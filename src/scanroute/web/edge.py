@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from scanroute.bootstrap import Container
+from scanroute.capture.coalesce import yield_once
 from scanroute.domain.code import RESERVED_SLUGS
 from scanroute.jobs import lifespan as background
 from scanroute.live import hub_for
@@ -85,14 +86,18 @@ class Edge:
         assert runtime is not None
         try:
             ctx = runtime.contexts.build(scope)
-            reply = await runtime.handler.handle(ctx, head=head)
+            reply, line = await runtime.handler.answer(ctx, head=head)
+            if line is not None:  # on disk before the reply leaves (one write per loop iteration)
+                appends = runtime.handler.appends
+                batch = appends.add(line)
+                await yield_once()
+                appends.settle(batch)
         except Exception:  # a scan must never become a 500 with a traceback
             log.exception("scan of %r failed", scope["path"])
             reply = UNAVAILABLE
-        headers = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
         await send({"type": "http.response.body", "body": b"" if head else reply.body})
-        self._outcomes["head" if head else reply.outcome].inc()
+        self._outcomes["head" if head else reply.outcome].value += 1
         metrics.latency.observe(time.perf_counter() - started)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
