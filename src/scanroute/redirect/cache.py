@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -48,7 +48,7 @@ class RouteCache:
 
     # -- hot path ---------------------------------------------------------------------------
 
-    def get(self, slug: str) -> Route | bool | None:
+    def get(self, slug: str) -> Route | Literal[False] | None:
         """The cached route, ``None`` when known not to exist, ``False`` when not cached."""
         route = self._routes.get(slug)
         if route is not None:

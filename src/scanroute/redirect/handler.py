@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -83,7 +84,7 @@ class ScanHandler:
         """The route for a slug (memory, else the store in a thread)."""
         cached = self.cache.get(slug)
         if cached is not False:
-            return cached  # type: ignore[return-value]
+            return cached
         return await asyncio.to_thread(self.cache.load, slug)
 
     async def handle(self, ctx: ScanContext, *, head: bool = False) -> Reply:
@@ -94,25 +95,28 @@ class ScanHandler:
             await self.appends.append(line)
         return reply
 
+    def quick(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None] | None:
+        """``answer`` without a coroutine when nothing needs awaiting: the route is in memory and
+        keeps no visitor history, caps or scan limit (most codes). ``None`` otherwise."""
+        route = self.cache.get(ctx.slug)
+        if route is False or (route is not None and route.counted):
+            return None
+        reply, line, _ = self.decide(ctx, route, head=head)
+        return reply, line
+
     async def answer(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None]:
         """The reply and the spool line of the scan (``None``: nothing to record). The caller
         appends the line (``self.appends``) before it sends the reply: ``handle`` does both."""
-        record = not head and not ctx.opted_out
-        route = self.cache.get(ctx.slug)  # the usual case: memory, no coroutine
-        if route is False:
-            try:
-                route = await asyncio.to_thread(self.cache.load, ctx.slug)
-            except StoreUnavailable:
-                log.error("store unreachable and %r is not in the snapshot", ctx.slug)
-                return html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")]), None
-        assert route is not True
+        try:
+            route = await self.route(ctx.slug)
+        except StoreUnavailable:
+            log.error("store unreachable and %r is not in the snapshot", ctx.slug)
+            return html(503, pages.UNAVAILABLE, "unavailable", [(b"retry-after", b"5")]), None
+        if route is None or not route.counted:
+            reply, line, _ = self.decide(ctx, route, head=head)
+            return reply, line
         now_us = time.time_ns() // 1000
-        scan_id = new_scan_id()
-        if route is None or route.static:
-            line = encode_event(self._event(ctx, None, scan_id, now_us, "not_found")) if record else None
-            return html(404, pages.NOT_FOUND, "not_found"), line
-        human = record and not ctx.bot.is_bot
-        visitor: str | None = None
+        visitor = yesterday = None
         prior = 0
         if ctx.ip_truncated is not None:
             today = self._day(now_us)
@@ -124,6 +128,38 @@ class ScanHandler:
             else:
                 visitor = self.salts.hash(today, route.workspace_id, ctx.ip_truncated, ctx.user_agent)
         caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else _NO_CAPS
+        reply, line, cap_keys = self.decide(
+            ctx, route, head=head, now_us=now_us, visitor=visitor, prior=prior, caps=caps
+        )
+        if cap_keys is not None:
+            # before the caller's append yields: checking and counting a cap stay one step
+            await self.counters.record(route, visitor, cap_keys)
+        return reply, line
+
+    def decide(
+        self,
+        ctx: ScanContext,
+        route: Route | None,
+        *,
+        head: bool = False,
+        now_us: int = 0,
+        visitor: str | None = None,
+        prior: int = 0,
+        caps: Mapping[str, int] = _NO_CAPS,
+    ) -> tuple[Reply, bytes | None, list[str] | None]:
+        """Everything after the awaited inputs: reply, spool line, and the counts to record
+        (``None``: nothing to count). A route that is not ``counted`` needs no ``visitor``,
+        ``prior`` or ``caps``: its visitor hash is computed here."""
+        record = not head and not ctx.opted_out
+        human = record and not ctx.bot.is_bot
+        if not now_us:
+            now_us = time.time_ns() // 1000
+        scan_id = new_scan_id()
+        if route is None or route.static:
+            line = encode_event(self._event(ctx, None, scan_id, now_us, "not_found")) if record else None
+            return html(404, pages.NOT_FOUND, "not_found"), line, None
+        if visitor is None and ctx.ip_truncated is not None and not route.counted:
+            visitor = self.salts.hash(self._day(now_us), route.workspace_id, ctx.ip_truncated, ctx.user_agent)
 
         if route.status != "active":
             return self._closed(ctx, route, scan_id, now_us, visitor, record, "paused", pages.PAUSED, 503)
@@ -163,7 +199,7 @@ class ScanHandler:
         else:
             reply = redirect(target, "redirect")
         if not record:
-            return reply, None
+            return reply, None, None
         cap_keys = list(decision.cap_keys) if human else []
         if human and route.scan_limit is not None:
             cap_keys.append(LIMIT_KEY)
@@ -172,10 +208,8 @@ class ScanHandler:
             ctx, route, scan_id, now_us, reply.outcome, target, prior, visitor,
             decision.rule_index, variant, cap_keys, coupon,
         )  # fmt: skip
-        if human and (cap_keys or route.needs_history):
-            # before the caller's append yields: checking and counting a cap stay one step
-            await self.counters.record(route, visitor, cap_keys)
-        return reply, encode_event(event)
+        counts = cap_keys if human and (cap_keys or route.needs_history) else None
+        return reply, encode_event(event), counts
 
     def _day(self, now_us: int) -> date:
         """The UTC day of ``now_us`` (the salts' day), remembered while it lasts."""
@@ -196,7 +230,7 @@ class ScanHandler:
         outcome: str,
         body: bytes,
         status: int,
-    ) -> tuple[Reply, bytes | None]:
+    ) -> tuple[Reply, bytes | None, list[str] | None]:
         reply = (
             redirect(
                 build_destination(route.fallback, utm={}, scan_id=scan_id if route.append_scan_id else None),
@@ -206,10 +240,9 @@ class ScanHandler:
             else html(status, body, outcome)
         )
         if not record:
-            return reply, None
-        return reply, encode_event(
-            self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor)
-        )
+            return reply, None, None
+        event = self._event(ctx, route, scan_id, now_us, outcome, route.fallback, 0, visitor)
+        return reply, encode_event(event), None
 
     def _event(
         self,

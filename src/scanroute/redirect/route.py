@@ -40,6 +40,11 @@ class Route:
     version: int
     prepared: dict[str, Prepared] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def counted(self) -> bool:
+        """Whether a scan reads or counts something first: visitor history, caps, a scan limit."""
+        return self.needs_history or self.has_caps or self.scan_limit is not None
+
     def destination(self, url: str) -> Prepared:
         """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
         destinations are its default and its rules' targets, so the memo stays small)."""

@@ -86,7 +86,8 @@ class Edge:
         assert runtime is not None
         try:
             ctx = runtime.contexts.build(scope)
-            reply, line = await runtime.handler.answer(ctx, head=head)
+            answered = runtime.handler.quick(ctx, head=head)
+            reply, line = answered if answered is not None else await runtime.handler.answer(ctx, head=head)
             if line is not None:  # on disk before the reply leaves (one write per loop iteration)
                 appends = runtime.handler.appends
                 batch = appends.add(line)
