@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scanroute.capture import context as context_module
 from scanroute.capture.bots import BotDetector
 from scanroute.capture.context import (
     MAX_LANGUAGES,
@@ -507,6 +508,38 @@ def test_cached_parsers_give_the_same_context(make_builder: BuilderFactory) -> N
     for i in range(400):  # every call brings a user agent no cache has seen
         ctx = builder.build(scope(ua=f"{IPHONE} r/{i}"))
         assert (ctx.agent.device, ctx.agent.os, ctx.bot.is_bot) == (DeviceType.MOBILE, "iOS", False)
+
+
+def test_the_client_memo_keeps_every_input_apart(make_builder: BuilderFactory) -> None:
+    """The memo of (user agent, language, purpose, hints, method) never answers one request with
+    another's verdict: each input that changes the outcome is part of the key."""
+    builder = make_builder()
+    human = builder.build(scope())
+    assert (human.bot.is_bot, human.visit.languages[0]) == (False, "de-de")
+    assert builder.build(scope(method="HEAD")).bot.kind == "scanner"  # same user agent, HEAD
+    assert builder.build(scope(lang=None)).bot.kind == "scanner"  # no Accept-Language
+    assert builder.build(scope(lang="fr")).visit.languages == ("fr",)
+    prefetch = builder.build(scope(headers=[(b"sec-purpose", b"prefetch")]))
+    assert prefetch.bot.kind == "preview"
+    hinted = builder.build(
+        scope(ua=ANDROID_REDUCED_TABLET, headers=[(b"sec-ch-ua-mobile", b"?1")]),
+    )
+    plain = builder.build(scope(ua=ANDROID_REDUCED_TABLET))
+    assert hinted.agent.device == DeviceType.MOBILE
+    assert plain.agent.device != DeviceType.MOBILE
+    assert builder.build(scope()) == human  # and the first answer is still the same
+
+
+def test_the_client_memo_is_bounded(make_builder: BuilderFactory) -> None:
+    builder = make_builder()
+    long_agent = IPHONE + " x" * 600  # over the memo's key length: parsed, never remembered
+    assert builder.build(scope(ua=long_agent)).agent.os == "iOS"
+    assert builder.build(scope(ua=long_agent)).agent.os == "iOS"
+    remembered = builder._clients  # private: the bound is the point of this test
+    assert all(long_agent not in key for key in remembered)
+    for i in range(context_module._MAX_CLIENTS + 5):
+        builder.build(scope(ua=f"{IPHONE} n/{i}"))
+    assert 0 < len(remembered) <= context_module._MAX_CLIENTS
 
 
 _NAMES = st.sampled_from(

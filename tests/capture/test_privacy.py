@@ -187,6 +187,21 @@ def test_expired_salts_older_than_48h() -> None:
     assert ring.expired(DAY, stored=[DAY - timedelta(days=9), DAY]) == [DAY - timedelta(days=9)]
 
 
+def test_keyed_hashers_go_with_their_salts() -> None:
+    """The ring keeps a BLAKE2b keyed with each salt in use (cheaper hashing); that state holds
+    the salt's secret, so it must be destroyed with the salt."""
+    old, new = DAY - timedelta(days=2), DAY
+    ring = SaltRing(salts={old: SALT_A, new: SALT_B})
+    assert ring.hash(old, 1, "203.0.113.0", "UA") == visitor_hash(SALT_A, 1, "203.0.113.0", "UA")
+    assert ring.hash(new, 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
+    keyed = ring._keyed  # private: what memory keeps is the point here
+    assert set(keyed) == {SALT_A, SALT_B}
+    assert ring.expired(DAY) == [old]
+    assert SALT_A not in keyed
+    assert ring.hash(new, 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
+    assert set(keyed) == {SALT_B}
+
+
 def test_creating_a_new_day_prunes_salts_from_memory() -> None:
     old = DAY - timedelta(days=2)
     ring = SaltRing(salts={old: SALT_A, DAY - timedelta(days=1): SALT_B})

@@ -1,0 +1,131 @@
+"""The handler's two ways to answer a scan: ``quick`` (no coroutine, for codes that count
+nothing) and ``answer`` (awaits the route, visitor history and caps) must agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanroute.capture.event import decode_event
+from scanroute.redirect.handler import ScanHandler
+from tests.conftest import Tenant
+from tests.scan.conftest import ANDROID, IPHONE, SLACKBOT, Scanner
+
+pytestmark = pytest.mark.anyio
+
+RULES = [
+    {"when": {"os": ["iOS"]}, "to": "https://apps.apple.com/app/id1"},
+    {"when": {"language": ["de"]}, "to": "https://example.com/de"},
+]
+
+
+def _scope(slug: str, ua: str, lang: str, query: bytes = b"") -> dict[str, object]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": f"/{slug}",
+        "query_string": query,
+        "client": ("198.51.100.23", 50000),
+        "headers": [(b"user-agent", ua.encode()), (b"accept-language", lang.encode())],
+    }
+
+
+def _handler(scanner: Scanner) -> tuple[ScanHandler, object]:
+    runtime = scanner.app.runtime
+    assert runtime is not None
+    return runtime.handler, runtime.contexts
+
+
+def _without_id(line: bytes | None) -> dict[str, object]:
+    assert line is not None
+    event = decode_event(line)
+    fields = {f: getattr(event, f) for f in event.__struct_fields__}
+    fields.pop("id")
+    fields.pop("ts")
+    dest = fields.pop("dest")
+    assert isinstance(dest, str)
+    fields["dest"] = dest.partition("sr_sid=")[0]  # the scan id differs per call
+    return fields
+
+
+@pytest.mark.parametrize(
+    ("ua", "lang", "query", "path"),
+    [
+        (IPHONE, "en", b"", "https://apps.apple.com/app/id1"),
+        (ANDROID, "de-DE,de;q=0.9", b"", "https://example.com/de"),
+        (ANDROID, "fr", b"promo", "https://example.com/menu"),
+        (SLACKBOT, "", b"", "https://example.com/menu"),
+    ],
+)
+async def test_quick_and_answer_agree_on_reply_and_event(
+    scanner: Scanner, tenant: Tenant, ua: str, lang: str, query: bytes, path: str
+) -> None:
+    scanner.create(
+        tenant.workspace_id,
+        destination="https://example.com/menu",
+        slug="both",
+        rules=RULES,
+        utm={"source": "qr"},
+    )
+    handler, contexts = _handler(scanner)
+    ctx = contexts.build(_scope("both", ua, lang, query))  # type: ignore[attr-defined]
+    slow_reply, slow_line = await handler.answer(ctx)  # loads the route into the cache
+    quick = handler.quick(ctx)
+    assert quick is not None  # cached now, and the code counts nothing
+    quick_reply, quick_line = quick
+    assert quick_reply.status == slow_reply.status == 302
+    assert quick_reply.outcome == slow_reply.outcome == "redirect"
+    quick_location = dict(quick_reply.headers)[b"location"].decode()
+    slow_location = dict(slow_reply.headers)[b"location"].decode()
+    assert quick_location.startswith(path + "?utm_source=qr&sr_sid=")
+    assert slow_location.startswith(path + "?utm_source=qr&sr_sid=")
+    assert quick_location != slow_location  # each answer is a scan of its own
+    assert dict(quick_reply.headers)[b"content-length"] == b"0"
+    assert _without_id(quick_line) == _without_id(slow_line)
+    assert decode_event(quick_line or b"").id in quick_location  # the line is this reply's scan
+
+
+async def test_quick_declines_what_must_be_awaited(scanner: Scanner, tenant: Tenant) -> None:
+    scanner.create(tenant.workspace_id, destination="https://example.com/", slug="plain")
+    scanner.create(
+        tenant.workspace_id,
+        destination="https://example.com/",
+        slug="history",
+        rules=[{"when": {"visitor": "returning"}, "to": "https://example.com/again"}],
+    )
+    scanner.create(
+        tenant.workspace_id,
+        destination="https://example.com/",
+        slug="capped",
+        rules=[{"when": {}, "to": "https://example.com/offer", "cap": 5}],
+    )
+    scanner.create(tenant.workspace_id, destination="https://example.com/", slug="limited", scan_limit=10)
+    handler, contexts = _handler(scanner)
+
+    def ctx(slug: str) -> object:
+        return contexts.build(_scope(slug, ANDROID, "en"))  # type: ignore[attr-defined]
+
+    assert handler.quick(ctx("plain")) is None  # not in the route cache yet: a load is awaited
+    for slug in ("plain", "history", "capped", "limited", "nothing-here"):
+        await handler.answer(ctx(slug))  # type: ignore[arg-type]
+    assert handler.quick(ctx("plain")) is not None  # type: ignore[arg-type]
+    for slug in ("history", "capped", "limited"):  # history, a cap, a scan limit: counted
+        assert handler.quick(ctx(slug)) is None, slug  # type: ignore[arg-type]
+    unknown = handler.quick(ctx("nothing-here"))  # type: ignore[arg-type]
+    assert unknown is not None  # a known-unknown slug is answered at once: 404 and an orphan scan
+    assert unknown[0].status == 404
+    assert decode_event(unknown[1] or b"").outcome == "not_found"
+
+
+async def test_head_and_opt_out_record_nothing_on_either_path(scanner: Scanner, tenant: Tenant) -> None:
+    scanner.create(tenant.workspace_id, destination="https://example.com/", slug="quiet")
+    handler, contexts = _handler(scanner)
+    ctx = contexts.build(_scope("quiet", ANDROID, "en"))  # type: ignore[attr-defined]
+    reply, line = await handler.answer(ctx, head=True)
+    assert (reply.status, line) == (302, None)
+    quick = handler.quick(ctx, head=True)
+    assert quick is not None
+    assert (quick[0].status, quick[1]) == (302, None)
+    opted_out = contexts.build(_scope("quiet", ANDROID, "en", b"sr_optout"))  # type: ignore[attr-defined]
+    quick = handler.quick(opted_out)
+    assert quick is not None
+    assert quick[1] is None
