@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Address
+from socket import AF_INET, inet_pton
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote_plus
 
@@ -43,6 +45,7 @@ MAX_LANGUAGES = 10
 MAX_QUERY_PARAMS = 64
 _MAX_HEADER_CHARS = 4096
 _MAX_HOPS = 32
+_DIGITS = frozenset("0123456789")
 _MAX_PEERS = 4096  # TCP peer addresses remembered (parsed, trusted or not) before starting over
 _MAX_CLIENTS = 10_000  # (user agent, language, hints, …) combinations remembered before starting over
 _MAX_CLIENT_KEY_CHARS = 1_024  # longer user agents and languages are parsed, not remembered
@@ -186,6 +189,11 @@ def parse_query(query_string: bytes | str) -> dict[str, str]:
 def _parse_node(raw: str) -> IPAddress | None:
     """An address from a forwarding header entry: bare, ``v4:port``, ``[v6]`` or ``[v6]:port``."""
     node = raw.strip()
+    if 7 <= len(node) <= 15 and node[0] in _DIGITS and node[-1] in _DIGITS:  # a bare IPv4, usually
+        try:
+            return IPv4Address(inet_pton(AF_INET, node))
+        except OSError:
+            pass
     if not node or len(node) > 64:
         return None
     if node[0] == '"':

@@ -21,6 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from socket import inet_ntoa
 from typing import Any
 
 import iptocc
@@ -175,9 +176,11 @@ class GeoLocator:
         if ip is None:
             return NO_GEO
         if not self._dbs and type(ip) is IPv4Address:  # the default set-up: country only
-            if not _is_global(ip):
+            n = int(ip)
+            known = _GLOBAL_V4_NETS.get(n >> 8)
+            if not (_is_global(ip) if known is None else known):
                 return NO_GEO
-            return _country_geo(iptocc.country_code(ip_text(ip)))
+            return _country_geo(iptocc.country_code(inet_ntoa(n.to_bytes(4, "big"))))
         if isinstance(ip, str):
             try:
                 addr: IPv4Address | IPv6Address = ip_address(ip.strip())

@@ -117,7 +117,7 @@ def truncate_ip(ip: str | IPAddress) -> str:
     ``::ffff:198.51.100.9`` → ``198.51.100.0``. This is the only form of an address that may be
     persisted. Raises ``ValueError`` when ``ip`` is not an IP address.
     """
-    addr = normalize_ip(ip)
+    addr = ip if type(ip) is IPv4Address else normalize_ip(ip)
     if addr.version == 4:
         n = int(addr)
         return f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.0"
@@ -338,6 +338,12 @@ class NetworkSet:
         return bool(self.networks)
 
     def __contains__(self, addr: object) -> bool:
+        if type(addr) is IPv4Address:  # the usual case first, without a generator
+            n = int(addr)
+            for net, mask in self._v4:  # noqa: SIM110 - a loop: no generator per lookup
+                if n & mask == net:
+                    return True
+            return False
         if isinstance(addr, IPv4Address):
             candidates = self._v4
         elif isinstance(addr, IPv6Address):
