@@ -207,5 +207,9 @@ class Drainer:
         self._stopping.set()
         try:
             await asyncio.wait_for(asyncio.to_thread(self.drain_all), timeout=timeout)
+        except TimeoutError:
+            log.warning(
+                "could not drain everything at shutdown within %s s (the rest stays in the spool)", timeout
+            )
         except Exception as exc:  # noqa: BLE001 - leftovers are replayed at the next start
-            log.warning("could not drain everything at shutdown (kept in the spool): %s", exc)
+            log.warning("could not drain everything at shutdown (kept in the spool): %r", exc)
