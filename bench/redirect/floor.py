@@ -20,10 +20,10 @@ import timeit
 from collections.abc import Callable
 from pathlib import Path
 
-from scanroute.capture.context import _headers
 from scanroute.capture.event import ScanEvent, encode_event, new_scan_id
 from scanroute.capture.geo import GeoLocator
 from scanroute.capture.privacy import new_salt, parse_ip, truncate_ip, visitor_hash
+from scanroute.capture.request_text import read_headers as _headers
 
 IPHONE = (
     b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "

@@ -562,6 +562,7 @@ _VALUES = st.one_of(st.binary(max_size=40), st.just("text"), st.none())
 
 @given(st.lists(st.one_of(st.tuples(_NAMES, _VALUES), st.just((b"dnt",)), st.just(b"junk")), max_size=8))
 def test_the_fast_header_path_agrees_with_the_careful_one(raw: list[object]) -> None:
-    from scanroute.capture.context import _headers, _headers_careful
+    from scanroute.capture.request_text import read_headers as _headers
+    from scanroute.capture.request_text import read_headers_careful as _headers_careful
 
     assert _headers(raw) == _headers_careful(raw)

@@ -1,8 +1,10 @@
 """Answering one scan: route lookup, status checks, routing, destination, event, counters.
 
-Plain data in (a ``ScanContext``), plain data out (a ``Reply``); the edge does the ASGI part.
-The scan event is appended to the spool BEFORE the reply is returned, so a redirect that was
-sent always has its scan on disk.
+Plain data in (a ``ScanContext``), plain data out (a ``Reply`` and the scan's spool line); the
+edge does the ASGI part. The line must be in the spool BEFORE the reply is sent, so that a
+redirect that was sent always has its scan on disk: ``handle`` does both; the edge calls
+``quick`` (no coroutine, for codes that count nothing: most of them) or ``answer`` (awaits the
+route load and the counters) and appends the line itself, once per event-loop iteration.
 """
 
 from __future__ import annotations
