@@ -74,32 +74,35 @@ class Edge:
                     return
                 runtime = self.runtime
                 if runtime is not None and path[1:].lower() not in RESERVED_SLUGS:
-                    await self._scan(runtime, scope, send, method == "HEAD")
+                    # The redirect hot path, inline (a coroutine call per scan less): context,
+                    # answer, the spool line on disk, then the reply.
+                    started = perf_counter()
+                    head = method == "HEAD"
+                    handler = runtime.handler
+                    try:
+                        ctx = runtime.contexts.build(scope)
+                        answered = handler.quick(ctx, head=head)  # most scans: nothing to await
+                        reply, line = (
+                            answered if answered is not None else await handler.answer(ctx, head=head)
+                        )
+                        if line is not None:  # one write per loop iteration, before any reply leaves
+                            batch = handler.appends.add(line)
+                            await yield_once()
+                            handler.appends.settle(batch)
+                    except Exception:  # a scan must never become a 500 with a traceback
+                        log.exception("scan of %r failed", path)
+                        reply = UNAVAILABLE
+                    await send(
+                        {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
+                    )
+                    await send({"type": "http.response.body", "body": b"" if head else reply.body})
+                    self._outcomes["head" if head else reply.outcome].value += 1
+                    metrics.latency.observe(perf_counter() - started)
                     return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
             return
         await self.inner(scope, receive, send)
-
-    async def _scan(self, runtime: ScanRuntime, scope: dict[str, Any], send: Any, head: bool) -> None:
-        """The redirect hot path: context, answer, spool line on disk, then the reply."""
-        started = perf_counter()
-        handler = runtime.handler
-        try:
-            ctx = runtime.contexts.build(scope)
-            answered = handler.quick(ctx, head=head)  # most scans: nothing to await
-            reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
-            if line is not None:  # on disk before the reply leaves (one write per loop iteration)
-                batch = handler.appends.add(line)
-                await yield_once()
-                handler.appends.settle(batch)
-        except Exception:  # a scan must never become a 500 with a traceback
-            log.exception("scan of %r failed", scope["path"])
-            reply = UNAVAILABLE
-        await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
-        await send({"type": "http.response.body", "body": b"" if head else reply.body})
-        self._outcomes["head" if head else reply.outcome].value += 1
-        metrics.latency.observe(perf_counter() - started)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
