@@ -2,9 +2,9 @@
 
 Plain data in (a ``ScanContext``), plain data out (a ``Reply`` and the scan's spool line); the
 edge does the ASGI part. The line must be in the spool BEFORE the reply is sent, so that a
-redirect that was sent always has its scan on disk: ``handle`` does both; the edge calls
-``quick`` (no coroutine, for codes that count nothing: most of them) or ``answer`` (awaits the
-route load and the counters) and appends the line itself, once per event-loop iteration.
+redirect that was sent always has its scan on disk. The edge calls ``quick`` (no coroutine, for
+codes that count nothing: most of them) or ``answer`` (awaits the route load and the counters)
+and appends the line itself (``ScanHandler.appends``), one write per event-loop iteration.
 """
 
 from __future__ import annotations
@@ -89,14 +89,6 @@ class ScanHandler:
             return cached
         return await asyncio.to_thread(self.cache.load, slug)
 
-    async def handle(self, ctx: ScanContext, *, head: bool = False) -> Reply:
-        """Answer a GET (recorded) or HEAD (answered the same, recorded nowhere); the scan is
-        in the spool when this returns."""
-        reply, line = await self.answer(ctx, head=head)
-        if line is not None:
-            await self.appends.append(line)
-        return reply
-
     def quick(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None] | None:
         """``answer`` without a coroutine when nothing needs awaiting: the route is in memory and
         keeps no visitor history, caps or scan limit (most codes). ``None`` otherwise."""
@@ -108,7 +100,7 @@ class ScanHandler:
 
     async def answer(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None]:
         """The reply and the spool line of the scan (``None``: nothing to record). The caller
-        appends the line (``self.appends``) before it sends the reply: ``handle`` does both."""
+        appends the line (``self.appends``) before it sends the reply."""
         try:
             route = await self.route(ctx.slug)
         except StoreUnavailable:
