@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import struct
 import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -74,6 +75,18 @@ def test_visitor_hash_is_keyed_blake2b_128() -> None:
     assert h != visitor_hash(SALT_B, 7, "203.0.113.0", "UA/1.0")
     unkeyed = hashlib.blake2b(b"7203.0.113.0UA/1.0", digest_size=16).hexdigest()
     assert h != unkeyed
+
+
+def test_visitor_hash_is_the_documented_construction() -> None:
+    """Pinned to the construction (key = salt; message = workspace as a signed 64-bit and the IP's
+    length as an unsigned 32-bit, big-endian, then the IP and the user agent in UTF-8), computed
+    here independently: a change would split every visitor of the day an upgrade lands on."""
+    ip, ua = "203.0.113.0", "UA/1.0 é"
+    message = struct.pack(">qI", 7, len(ip.encode())) + ip.encode() + ua.encode()
+    expected = hashlib.blake2b(message, key=SALT_A, digest_size=16).hexdigest()
+    assert visitor_hash(SALT_A, 7, ip, ua) == expected
+    assert SaltRing(salts={DAY: SALT_A}).hash(DAY, 7, ip, ua) == expected
+    assert SaltRing(salts={DAY: SALT_A}).hashes(DAY + timedelta(days=1), 7, ip, ua)[1] == expected
 
 
 @pytest.mark.parametrize(
