@@ -3,9 +3,12 @@ nothing) and ``answer`` (awaits the route, visitor history and caps) must agree.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from scanroute.capture.event import decode_event
+from scanroute.capture.event import ScanEvent, decode_event
+from scanroute.capture.geo import Geo
 from scanroute.redirect.handler import ScanHandler
 from tests.conftest import Tenant
 from tests.scan.conftest import ANDROID, IPHONE, SLACKBOT, Scanner
@@ -129,3 +132,55 @@ async def test_head_and_opt_out_record_nothing_on_either_path(scanner: Scanner, 
     quick = handler.quick(opted_out)
     assert quick is not None
     assert quick[1] is None
+
+
+async def test_the_event_carries_every_field_by_name(scanner: Scanner, tenant: Tenant) -> None:
+    """``ScanHandler._event`` builds the event positionally (cheaper); each value must land in the
+    field of its name, checked against a build by keyword with a distinct value per field."""
+    code = scanner.create(tenant.workspace_id, destination="https://example.com/", slug="every")
+    handler, contexts = _handler(scanner)
+    scope = _scope("every", IPHONE, "nl-BE")
+    scope["headers"] = [*scope["headers"], (b"referer", b"https://news.example/x"), (b"dnt", b"1")]  # type: ignore[list-item]
+    ctx = contexts.build(scope)  # type: ignore[attr-defined]
+    ctx = ctx._replace(geo=Geo(country="BE", region="Flanders", city="Ghent", asn=64500))
+    route = await handler.route("every")
+    assert route is not None
+    assert route.code_id == code.id
+    route = replace(route, code_id=code.id + 1000, campaign_id=11, placement_id=12, creative="C")
+    event = handler._event(
+        ctx, route, "sid", 123, "redirect", "https://example.com/?x", 2, "v" * 32, 3, "b", ["r0"], "CPN"
+    )
+    expected = ScanEvent(
+        id="sid",
+        ws=tenant.workspace_id,
+        slug="every",
+        ts=123,
+        outcome="redirect",
+        code=code.id + 1000,
+        dest="https://example.com/?x",
+        rule=3,
+        variant="b",
+        campaign=11,
+        placement=12,
+        creative="C",
+        device="mobile",
+        os="iOS",
+        browser="Mobile Safari",
+        lang="nl-be",
+        country="BE",
+        region=None,  # tracking refused (DNT): nothing precise
+        city=None,
+        asn=None,
+        ip_net="198.51.100.0",
+        visitor="v" * 32,
+        returning=True,
+        bot=False,
+        bot_kind=None,
+        ref_host="news.example",
+        refused=True,
+        caps=["r0"],
+        coupon="CPN",
+    )
+    assert event == expected
+    precise = handler._event(ctx._replace(tracking_refused=False), route, "sid", 123, "redirect")
+    assert (precise.region, precise.city, precise.asn) == ("Flanders", "Ghent", 64500)
