@@ -62,47 +62,45 @@ class Edge:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
-        if kind == "http":
-            path: str = scope["path"]
-            method: str = scope["method"]
-            if path in Beacon.paths:
-                await self.beacon(scope, receive, send)
-                return
-            if method in ("GET", "HEAD") and path.count("/") == 1 and len(path) > 1:
-                if path in Ops.paths:
-                    await self.ops(scope, send)
-                    return
-                runtime = self.runtime
-                if runtime is not None and path[1:].lower() not in RESERVED_SLUGS:
-                    # The redirect hot path, inline (a coroutine call per scan less): context,
-                    # answer, the spool line on disk, then the reply.
-                    started = perf_counter()
-                    head = method == "HEAD"
-                    handler = runtime.handler
-                    try:
-                        ctx = runtime.contexts.build(scope)
-                        answered = handler.quick(ctx, head=head)  # most scans: nothing to await
-                        reply, line = (
-                            answered if answered is not None else await handler.answer(ctx, head=head)
-                        )
-                        if line is not None:  # one write per loop iteration, before any reply leaves
-                            batch = handler.appends.add(line)
-                            await yield_once()
-                            handler.appends.settle(batch)
-                    except Exception:  # a scan must never become a 500 with a traceback
-                        log.exception("scan of %r failed", path)
-                        reply = UNAVAILABLE
-                    await send(
-                        {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
-                    )
-                    await send({"type": "http.response.body", "body": b"" if head else reply.body})
-                    self._outcomes["head" if head else reply.outcome].value += 1
-                    metrics.latency.observe(perf_counter() - started)
-                    return
-        elif kind == "lifespan":
+        if kind == "lifespan":
             await self._lifespan(receive, send)
             return
-        await self.inner(scope, receive, send)
+        path: str = scope["path"] if kind == "http" else ""
+        method: str = scope["method"] if kind == "http" else ""
+        if path in Beacon.paths:
+            await self.beacon(scope, receive, send)
+            return
+        if method not in ("GET", "HEAD") or path.count("/") != 1 or len(path) < 2:
+            await self.inner(scope, receive, send)  # the API, the dashboard, websockets
+            return
+        if path in Ops.paths:
+            await self.ops(scope, send)
+            return
+        runtime = self.runtime
+        if runtime is None or path[1:].lower() in RESERVED_SLUGS:
+            await self.inner(scope, receive, send)
+            return
+
+        # The redirect hot path, inline (a coroutine call per scan less): context, answer, the
+        # scan's spool line on disk, then the reply.
+        started = perf_counter()
+        head = method == "HEAD"
+        handler = runtime.handler
+        try:
+            ctx = runtime.contexts.build(scope)
+            answered = handler.quick(ctx, head=head)  # most scans: nothing to await
+            reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
+            if line is not None:  # one write per loop iteration, before any of its replies leaves
+                batch = handler.appends.add(line)
+                await yield_once()
+                handler.appends.settle(batch)
+        except Exception:  # a scan must never become a 500 with a traceback
+            log.exception("scan of %r failed", path)
+            reply = UNAVAILABLE
+        await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
+        await send({"type": "http.response.body", "body": b"" if head else reply.body})
+        self._outcomes["head" if head else reply.outcome].value += 1
+        metrics.latency.observe(perf_counter() - started)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
