@@ -176,11 +176,9 @@ class GeoLocator:
         if ip is None:
             return NO_GEO
         if not self._dbs and type(ip) is IPv4Address:  # the default set-up: country only
-            n = int(ip)
-            known = _GLOBAL_V4_NETS.get(n >> 8)
-            if not (_is_global(ip) if known is None else known):
+            if not _is_global(ip):
                 return NO_GEO
-            return _country_geo(iptocc.country_code(inet_ntoa(n.to_bytes(4, "big"))))
+            return _country_geo(iptocc.country_code(inet_ntoa(int(ip).to_bytes(4, "big"))))
         if isinstance(ip, str):
             try:
                 addr: IPv4Address | IPv6Address = ip_address(ip.strip())
