@@ -537,6 +537,9 @@ def test_the_client_memo_is_bounded(make_builder: BuilderFactory) -> None:
     assert builder.build(scope(ua=long_agent)).agent.os == "iOS"
     remembered = builder._clients  # private: the bound is the point of this test
     assert all(long_agent not in key for key in remembered)
+    long_platform = '"' + "Linux" * 300 + '"'  # a short user agent, a long header beside it
+    builder.build(scope(headers=[(b"sec-ch-ua-platform", long_platform.encode())]))
+    assert all(long_platform not in key for key in remembered)
     for i in range(context_module._MAX_CLIENTS + 5):
         builder.build(scope(ua=f"{IPHONE} n/{i}"))
     assert 0 < len(remembered) <= context_module._MAX_CLIENTS

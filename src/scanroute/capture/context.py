@@ -50,7 +50,7 @@ __all__ = [
 _MAX_HOPS = 32
 _MAX_PEERS = 4096  # TCP peer addresses remembered (parsed, trusted or not) before starting over
 _MAX_CLIENTS = 10_000  # (user agent, language, hints, …) combinations remembered before starting over
-_MAX_CLIENT_KEY_CHARS = 1_024  # longer user agents and languages are parsed, not remembered
+_MAX_CLIENT_KEY_CHARS = 1_024  # longer keys (all their headers together) are parsed, not remembered
 
 
 # user agent, Accept-Language, Sec-Purpose/Purpose, Sec-CH-UA-Mobile, Sec-CH-UA-Platform, method
@@ -202,7 +202,7 @@ class ContextBuilder:
         agent = self._agents.parse(user_agent, hints)
         bot = self._bots.classify(user_agent, method=method, accept_language=accept_language, purpose=purpose)
         client = (agent, bot, parse_accept_language(accept_language))
-        if len(user_agent) + len(accept_language or "") <= _MAX_CLIENT_KEY_CHARS:
+        if sum(len(part) for part in key if part) <= _MAX_CLIENT_KEY_CHARS:
             if len(self._clients) >= _MAX_CLIENTS:
                 self._clients.clear()
             self._clients[key] = client
