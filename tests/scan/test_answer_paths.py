@@ -4,9 +4,11 @@ nothing) and ``answer`` (awaits the route, visitor history and caps) must agree.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from scanroute.capture.context import ContextBuilder, ScanContext
 from scanroute.capture.event import ScanEvent, decode_event
 from scanroute.capture.geo import Geo
 from scanroute.redirect.handler import ScanHandler
@@ -21,7 +23,7 @@ RULES = [
 ]
 
 
-def _scope(slug: str, ua: str, lang: str, query: bytes = b"") -> dict[str, object]:
+def _scope(slug: str, ua: str, lang: str, query: bytes = b"") -> dict[str, Any]:
     return {
         "type": "http",
         "method": "GET",
@@ -32,7 +34,7 @@ def _scope(slug: str, ua: str, lang: str, query: bytes = b"") -> dict[str, objec
     }
 
 
-def _handler(scanner: Scanner) -> tuple[ScanHandler, object]:
+def _handler(scanner: Scanner) -> tuple[ScanHandler, ContextBuilder]:
     runtime = scanner.app.runtime
     assert runtime is not None
     return runtime.handler, runtime.contexts
@@ -70,7 +72,7 @@ async def test_quick_and_answer_agree_on_reply_and_event(
         utm={"source": "qr"},
     )
     handler, contexts = _handler(scanner)
-    ctx = contexts.build(_scope("both", ua, lang, query))  # type: ignore[attr-defined]
+    ctx = contexts.build(_scope("both", ua, lang, query))
     slow_reply, slow_line = await handler.answer(ctx)  # loads the route into the cache
     quick = handler.quick(ctx)
     assert quick is not None  # cached now, and the code counts nothing
@@ -104,16 +106,16 @@ async def test_quick_declines_what_must_be_awaited(scanner: Scanner, tenant: Ten
     scanner.create(tenant.workspace_id, destination="https://example.com/", slug="limited", scan_limit=10)
     handler, contexts = _handler(scanner)
 
-    def ctx(slug: str) -> object:
-        return contexts.build(_scope(slug, ANDROID, "en"))  # type: ignore[attr-defined]
+    def ctx(slug: str) -> ScanContext:
+        return contexts.build(_scope(slug, ANDROID, "en"))
 
     assert handler.quick(ctx("plain")) is None  # not in the route cache yet: a load is awaited
     for slug in ("plain", "history", "capped", "limited", "nothing-here"):
-        await handler.answer(ctx(slug))  # type: ignore[arg-type]
-    assert handler.quick(ctx("plain")) is not None  # type: ignore[arg-type]
+        await handler.answer(ctx(slug))
+    assert handler.quick(ctx("plain")) is not None
     for slug in ("history", "capped", "limited"):  # history, a cap, a scan limit: counted
-        assert handler.quick(ctx(slug)) is None, slug  # type: ignore[arg-type]
-    unknown = handler.quick(ctx("nothing-here"))  # type: ignore[arg-type]
+        assert handler.quick(ctx(slug)) is None, slug
+    unknown = handler.quick(ctx("nothing-here"))
     assert unknown is not None  # a known-unknown slug is answered at once: 404 and an orphan scan
     assert unknown[0].status == 404
     assert decode_event(unknown[1] or b"").outcome == "not_found"
@@ -122,13 +124,13 @@ async def test_quick_declines_what_must_be_awaited(scanner: Scanner, tenant: Ten
 async def test_head_and_opt_out_record_nothing_on_either_path(scanner: Scanner, tenant: Tenant) -> None:
     scanner.create(tenant.workspace_id, destination="https://example.com/", slug="quiet")
     handler, contexts = _handler(scanner)
-    ctx = contexts.build(_scope("quiet", ANDROID, "en"))  # type: ignore[attr-defined]
+    ctx = contexts.build(_scope("quiet", ANDROID, "en"))
     reply, line = await handler.answer(ctx, head=True)
     assert (reply.status, line) == (302, None)
     quick = handler.quick(ctx, head=True)
     assert quick is not None
     assert (quick[0].status, quick[1]) == (302, None)
-    opted_out = contexts.build(_scope("quiet", ANDROID, "en", b"sr_optout"))  # type: ignore[attr-defined]
+    opted_out = contexts.build(_scope("quiet", ANDROID, "en", b"sr_optout"))
     quick = handler.quick(opted_out)
     assert quick is not None
     assert quick[1] is None
@@ -140,8 +142,8 @@ async def test_the_event_carries_every_field_by_name(scanner: Scanner, tenant: T
     code = scanner.create(tenant.workspace_id, destination="https://example.com/", slug="every")
     handler, contexts = _handler(scanner)
     scope = _scope("every", IPHONE, "nl-BE")
-    scope["headers"] = [*scope["headers"], (b"referer", b"https://news.example/x"), (b"dnt", b"1")]  # type: ignore[list-item]
-    ctx = contexts.build(scope)  # type: ignore[attr-defined]
+    scope["headers"] = [*scope["headers"], (b"referer", b"https://news.example/x"), (b"dnt", b"1")]
+    ctx = contexts.build(scope)
     ctx = ctx._replace(geo=Geo(country="BE", region="Flanders", city="Ghent", asn=64500))
     route = await handler.route("every")
     assert route is not None
