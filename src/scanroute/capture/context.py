@@ -13,7 +13,8 @@ later and attaches it with :meth:`ScanContext.with_visitor`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from ipaddress import IPv4Address
 from typing import Any, Literal, NamedTuple
 
 from scanroute.capture.bots import BotDetector, BotVerdict
@@ -37,6 +38,12 @@ from scanroute.capture.request_text import (
 from scanroute.capture.useragent import Agent, AgentParser, parse_client_hints
 from scanroute.domain.visit import Visit
 
+try:  # the compiled fast path of ``ContextBuilder.build`` (hatch_build.py builds it)
+    from scanroute.capture import _fastcontext
+except ImportError:  # pragma: no cover - an install without a C compiler: the Python path only
+    _fastcontext = None  # type: ignore[assignment]
+FastContext = _fastcontext.FastContext if _fastcontext is not None else None
+
 __all__ = [
     "MAX_LANGUAGES",
     "MAX_QUERY_PARAMS",
@@ -58,6 +65,7 @@ _ClientKey = tuple[str, str | None, str | None, str | None, str | None, str]
 _Client = tuple[Agent, BotVerdict, tuple[str, ...]]
 
 ProxyHeader = Literal["auto", "x-forwarded-for", "forwarded"]
+_PROXY_HEADER_MODES = {"auto": 0, "x-forwarded-for": 1, "forwarded": 2}  # FastContext's numbering
 
 
 class ScanContext(NamedTuple):
@@ -94,6 +102,10 @@ class ContextBuilder:
     only when the TCP peer is one of them are forwarding headers read, right to left, skipping
     further trusted hops. ``proxy_header`` picks the header (``auto``: ``X-Forwarded-For`` when
     present, else ``Forwarded``). Raises ``ValueError`` on invalid CIDRs.
+
+    ``accelerate``: build the contexts of ordinary requests with the compiled fast path
+    (``capture/_fastcontext.c``) when it is installed; it gives the same context as the Python
+    path below, which remains the reference and takes every request the fast path declines.
     """
 
     __slots__ = (
@@ -102,6 +114,7 @@ class ContextBuilder:
         "_clients",
         "_excluded",
         "_excludes",
+        "_fast",
         "_geo",
         "_opt_out",
         "_peers",
@@ -120,6 +133,7 @@ class ContextBuilder:
         excluded_networks: Sequence[str] = (),
         *,
         proxy_header: ProxyHeader = "auto",
+        accelerate: bool = True,
     ) -> None:
         """Wire the enrichers and parse the configured networks once."""
         self._trusted = NetworkSet.parse(trusted_proxies)
@@ -135,9 +149,38 @@ class ContextBuilder:
         if proxy_header not in ("auto", "x-forwarded-for", "forwarded"):
             raise ValueError(f"unknown proxy_header {proxy_header!r}")
         self._proxy_header = proxy_header
+        self._fast: Callable[[Mapping[str, Any]], ScanContext | None] | None = None
+        if accelerate and FastContext is not None:
+            self._fast = FastContext(
+                trusted=self._trusted.v4,
+                excluded=self._excluded.v4,
+                mode=_PROXY_HEADER_MODES[proxy_header],
+                opt_out=opt_out_param,
+                clients=self._clients,
+                client_fn=self._client,
+                geo_fn=geo.lookup,
+                query_fn=parse_query,
+                visit_type=Visit,
+                context_type=ScanContext,
+                ipv4_type=IPv4Address,
+            ).build
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether ordinary requests take the compiled fast path."""
+        return self._fast is not None
 
     def build(self, scope: Mapping[str, Any]) -> ScanContext:
         """Build the context of one request. Never raises on malformed input."""
+        fast = self._fast
+        if fast is not None:
+            ctx = fast(scope)
+            if ctx is not None:
+                return ctx
+        return self.build_python(scope)
+
+    def build_python(self, scope: Mapping[str, Any]) -> ScanContext:
+        """:meth:`build` on the Python path alone (the reference for the fast path)."""
         headers = read_headers(scope.get("headers"))
         method = scope.get("method")
         method = method.upper() if isinstance(method, str) else "GET"

@@ -337,6 +337,12 @@ class NetworkSet:
     def __bool__(self) -> bool:
         return bool(self.networks)
 
+    @property
+    def v4(self) -> tuple[tuple[int, int], ...]:
+        """The IPv4 networks as (network, mask) integers: all that an IPv4 address is tested
+        against."""
+        return self._v4
+
     def __contains__(self, addr: object) -> bool:
         if type(addr) is IPv4Address:  # the usual case first, without a generator
             n = int(addr)
