@@ -15,7 +15,7 @@ ASSETS := src/scanroute/web/dashboard/static/vendor/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml hatch_build.py $(wildcard src/scanroute/*/*.c) | $(BIN)/python
+$(STAMP): pyproject.toml hatch_build.py $(wildcard src/scanroute/native/*.[ch]) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*

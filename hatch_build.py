@@ -1,6 +1,6 @@
-"""Build hook: compiles scanroute's C extension (the scan context's fast path).
+"""Build hook: compiles scanroute's C extension (the compiled scan path, ``scanroute.native``).
 
-``src/scanroute/capture/_fastcontext.c`` is compiled with setuptools' ``build_ext`` next to its
+``src/scanroute/native/*.c`` is compiled with setuptools' ``build_ext`` next to its
 source, so that an editable install (``make install``) imports it from ``src/``; a wheel gets
 the built file and a platform tag. Without a C compiler or Python's headers the build stops
 with the compiler's message, unless ``SCANROUTE_PURE_PYTHON=1`` is set: the package then runs
@@ -17,7 +17,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-EXTENSIONS = {"scanroute.capture._fastcontext": "src/scanroute/capture/_fastcontext.c"}
+NATIVE = "src/scanroute/native"
+EXTENSIONS = {"scanroute.native.scanpath": [f"{NATIVE}/context.c", f"{NATIVE}/scan.c", f"{NATIVE}/module.c"]}
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -34,8 +35,13 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
 
         root = Path(self.root)
         modules = [
-            Extension(name, [str(root / source)], extra_compile_args=["-O2", "-Wall", "-Werror"])
-            for name, source in EXTENSIONS.items()
+            Extension(
+                name,
+                [str(root / source) for source in sources],
+                depends=[str(root / NATIVE / "native.h")],
+                extra_compile_args=["-O2", "-Wall", "-Werror"],
+            )
+            for name, sources in EXTENSIONS.items()
         ]
         with tempfile.TemporaryDirectory() as tmp:
             command = build_ext(Distribution({"name": "scanroute", "ext_modules": modules}))

@@ -37,12 +37,7 @@ from scanroute.capture.request_text import (
 )
 from scanroute.capture.useragent import Agent, AgentParser, parse_client_hints
 from scanroute.domain.visit import Visit
-
-try:  # the compiled fast path of ``ContextBuilder.build`` (hatch_build.py builds it)
-    from scanroute.capture import _fastcontext
-except ImportError:  # pragma: no cover - an install without a C compiler: the Python path only
-    _fastcontext = None  # type: ignore[assignment]
-FastContext = _fastcontext.FastContext if _fastcontext is not None else None
+from scanroute.native import scanpath
 
 __all__ = [
     "MAX_LANGUAGES",
@@ -104,7 +99,7 @@ class ContextBuilder:
     present, else ``Forwarded``). Raises ``ValueError`` on invalid CIDRs.
 
     ``accelerate``: build the contexts of ordinary requests with the compiled fast path
-    (``capture/_fastcontext.c``) when it is installed; it gives the same context as the Python
+    (``scanroute.native``'s ``FastContext``) when it is installed; it gives the same context as the Python
     path below, which remains the reference and takes every request the fast path declines.
     """
 
@@ -150,8 +145,8 @@ class ContextBuilder:
             raise ValueError(f"unknown proxy_header {proxy_header!r}")
         self._proxy_header = proxy_header
         self._fast: Callable[[Mapping[str, Any]], ScanContext | None] | None = None
-        if accelerate and FastContext is not None:
-            self._fast = FastContext(
+        if accelerate and scanpath is not None:
+            self._fast = scanpath.FastContext(
                 trusted=self._trusted.v4,
                 excluded=self._excluded.v4,
                 mode=_PROXY_HEADER_MODES[proxy_header],

@@ -11,6 +11,8 @@ import time
 
 import msgspec
 
+from scanroute.native import scanpath
+
 
 class ScanEvent(msgspec.Struct, omit_defaults=True, array_like=False):
     """One request to a code (or to an unknown slug: ``code`` is ``None``, ``outcome`` not_found)."""
@@ -65,6 +67,12 @@ class _RandomText:
         self._lock = threading.Lock()
         self._buf = ""
         self._pos = 0
+        os.register_at_fork(after_in_child=self._forget)  # a child must not repeat its parent's ids
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._buf = ""
+        self._pos = 0
 
     def take15(self) -> str:
         """15 random characters (75 random bits)."""
@@ -101,7 +109,7 @@ _pool = _RandomText()
 _clock = _Clock()
 
 
-def new_scan_id() -> str:
+def new_scan_id_python() -> str:
     """A 24-character, time-ordered, URL-safe scan id (48-bit ms clock + 72 random bits).
 
     The base32hex encoding (lower case) of the 15 bytes clock + randomness, as
@@ -111,3 +119,7 @@ def new_scan_id() -> str:
     ms = (time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF
     rand = _pool.take15()
     return f"{_clock.prefix_of(ms)}{_ALPHABET[(ms & 7) << 2 | _LOW2[rand[0]]]}{rand[1:]}"
+
+
+new_scan_id = scanpath.new_scan_id if scanpath is not None else new_scan_id_python
+"""A new scan id (see :func:`new_scan_id_python`, the reference; compiled when installed)."""

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from scanroute.native import scanpath
+
 __all__ = [
     "SALT_BYTES",
     "SALT_RETENTION_DAYS",
@@ -132,13 +134,18 @@ def visitor_hash(salt: bytes, workspace_id: int, truncated_ip: str, user_agent: 
     return _keyed_hash(hashlib.blake2b(key=salt, digest_size=16), workspace_id, truncated_ip, user_agent)
 
 
-def _keyed_hash(keyed: Any, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
+def keyed_hash_python(keyed: Any, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
     """:func:`visitor_hash` with a BLAKE2b object already keyed (a copy of it is updated: keying
     hashes a whole block, as much work again as the message itself)."""
     ip_b = truncated_ip.encode("utf-8", "surrogatepass")
     h = keyed.copy()
     h.update(_HASH_HEADER.pack(workspace_id, len(ip_b)) + ip_b + user_agent.encode("utf-8", "surrogatepass"))
     return str(h.hexdigest())
+
+
+_keyed_hash: Callable[[Any, int, str, str], str] = (
+    scanpath.keyed_hash if scanpath is not None else keyed_hash_python
+)
 
 
 def new_salt() -> bytes:
@@ -241,6 +248,11 @@ class SaltRing:
     def hash(self, day: date, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
         """Today's visitor hash only (what a scan stores; ``hashes`` adds yesterday's)."""
         return _keyed_hash(self._keyed_by(self.current(day)), workspace_id, truncated_ip, user_agent)
+
+    def keyed(self, day: date) -> Any:
+        """BLAKE2b keyed with the day's salt, to copy per hash (the compiled scan path hashes
+        with it; destroyed with the salt)."""
+        return self._keyed_by(self.current(day))
 
     def _keyed_by(self, salt: bytes) -> Any:
         keyed = self._keyed.get(salt)

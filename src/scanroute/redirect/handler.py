@@ -5,6 +5,8 @@ edge does the ASGI part. The line must be in the spool BEFORE the reply is sent,
 redirect that was sent always has its scan on disk. The edge calls ``quick`` (no coroutine, for
 codes that count nothing: most of them) or ``answer`` (awaits the route load and the counters)
 and appends the line itself (``ScanHandler.appends``), one write per event-loop iteration.
+Scans of plain codes (``redirect.route.plain_plan``) are answered by the compiled
+``PlainScan`` of ``scanroute.native`` when it is installed; ``decide`` is its reference.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from scanroute.capture.context import ScanContext
 from scanroute.capture.event import ScanEvent, encode_event, new_scan_id
 from scanroute.capture.privacy import SaltRing
 from scanroute.capture.spool import Spool
+from scanroute.native import scanpath
 from scanroute.observability import metrics
 from scanroute.redirect import pages
 from scanroute.redirect.cache import RouteCache, StoreUnavailable
@@ -74,13 +77,32 @@ def html(status: int, body: bytes, outcome: str, extra: list[tuple[bytes, bytes]
 class ScanHandler:
     """Turns a scan context into a reply and (for GET) a spooled scan event."""
 
-    def __init__(self, cache: RouteCache, counters: Counters, salts: SaltRing, spool: Spool) -> None:
+    def __init__(
+        self, cache: RouteCache, counters: Counters, salts: SaltRing, spool: Spool, *, accelerate: bool = True
+    ) -> None:
+        """``accelerate``: answer scans of plain codes with the compiled ``PlainScan`` when it
+        is installed (same replies and events as :meth:`decide`)."""
         self.cache = cache
         self.counters = counters
         self.salts = salts
         self.appends = SpoolCoalescer(spool)
         self._day_number = -1
         self._today = date(1970, 1, 1)
+        self._plain: scanpath.PlainScan | None = None
+        if accelerate and scanpath is not None:
+            self._plain = scanpath.PlainScan(
+                event_type=ScanEvent,
+                encode=encode_event,
+                reply_type=Reply,
+                context_type=ScanContext,
+                host_fn=_host,
+                headers=_REDIRECT_HEADERS,
+            )
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether scans of plain codes take the compiled path."""
+        return self._plain is not None
 
     async def route(self, slug: str) -> Route | None:
         """The route for a slug (memory, else the store in a thread)."""
@@ -95,8 +117,22 @@ class ScanHandler:
         route = self.cache.get(ctx.slug)
         if route is False or (route is not None and route.counted):
             return None
+        plain = self._plain
+        if plain is not None and route is not None and route.plan is not None:
+            answered: tuple[Reply, bytes | None] | None = plain.answer(ctx, route.plan, head)
+            if answered is not None:
+                return answered
+            reply, line, _ = self.decide(ctx, route, head=head)  # a new UTC day: its salt first
+            self._sync_day(plain)
+            return reply, line
         reply, line, _ = self.decide(ctx, route, head=head)
         return reply, line
+
+    def _sync_day(self, plain: scanpath.PlainScan) -> None:
+        """Give the compiled path the current UTC day and its keyed hasher."""
+        now_us = time.time_ns() // 1000
+        start = now_us - now_us % _DAY_US
+        plain.set_day(start, start + _DAY_US, self.salts.keyed(self._day(now_us)))
 
     async def answer(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None]:
         """The reply and the spool line of the scan (``None``: nothing to record). The caller

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanroute.routing import RoutableCode, compile_code, merge_utm
+from scanroute.routing import SCAN_ID_PARAM, DecisionKind, RoutableCode, compile_code, merge_utm
 from scanroute.routing.destination import Prepared, prepare
 
 HISTORY_KEYS = frozenset({"visitor", "nth_scan"})
@@ -39,6 +39,11 @@ class Route:
     has_caps: bool
     version: int
     prepared: dict[str, Prepared] = field(default_factory=dict, compare=False, repr=False)
+    plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
+    """What the compiled answer of a plain code needs (``plain_plan``), ``None`` for others."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", plain_plan(self))  # derived once; the route is immutable
 
     @property
     def counted(self) -> bool:
@@ -94,3 +99,42 @@ class Route:
             has_caps=has_caps,
             version=rec.get("version", 1),
         )
+
+
+def plain_plan(route: Route) -> tuple[Any, ...] | None:
+    """The constant part of every scan of a plain code, for ``scanroute.native``'s ``PlainScan``.
+
+    A plain code is active, has no rules, counts nothing (no history, caps or scan limit), never
+    expires, issues no coupon, forwards no query and redirects: each of its scans goes to its
+    default destination with the UTM parameters and (unless opted out) ``sr_sid``, as
+    ``routing.destination.finish`` builds it. Returns ``(workspace, code, campaign, placement,
+    creative, prefix, suffix, plain)``: the Location is ``prefix + scan id + suffix``, or
+    ``plain`` when ``prefix`` is ``None`` (no scan id appended). ``None`` for any other code.
+    """
+    routable = route.routable
+    if (
+        route.static
+        or route.status != "active"
+        or routable is None
+        or routable.rules
+        or route.counted
+        or route.expires_at is not None
+        or route.issue_coupon
+        or route.forward_query
+        or routable.default.kind is not DecisionKind.REDIRECT
+    ):
+        return None
+    prepared = route.destination(routable.default.destination)
+    prefix = None
+    if route.append_scan_id and SCAN_ID_PARAM not in prepared.taken:
+        prefix = f"{prepared.head}{prepared.joiner}{SCAN_ID_PARAM}="
+    return (
+        route.workspace_id,
+        route.code_id,
+        route.campaign_id,
+        route.placement_id,
+        route.creative,
+        prefix,
+        prepared.fragment,
+        prepared.plain,
+    )

@@ -1,4 +1,4 @@
-"""The compiled fast path of the scan context (``capture/_fastcontext.c``) against the Python path.
+"""The compiled scan context (``scanroute.native``'s ``FastContext``) against the Python path.
 
 The Python path (``ContextBuilder.build_python``) is the reference: for every scope the fast
 path either declines (``None``) or gives exactly the same context, field by field and type by
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanroute.capture import context as context_module
 from scanroute.capture.bots import BotDetector
 from scanroute.capture.context import ContextBuilder, ScanContext
 from scanroute.capture.useragent import AgentParser
+from scanroute.native import scanpath
 from tests.capture.conftest import BuilderFactory
 
 IPHONE = b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Version/17.4 Mobile"
@@ -73,7 +73,7 @@ def check(builder: ContextBuilder, s: dict[str, Any], *, accepted: bool) -> Scan
 
 def test_the_extension_is_installed(make_builder: BuilderFactory) -> None:
     # make install compiles it (hatch_build.py); without it every scan takes the slow path
-    assert context_module.FastContext is not None
+    assert scanpath is not None
     assert make_builder().accelerated
     assert not make_builder(accelerate=False).accelerated
 

@@ -1,4 +1,4 @@
-/* scanroute.capture._fastcontext: the scan context of an ordinary request, compiled.
+/* FastContext: the scan context of an ordinary request, compiled (part of scanpath).
  *
  * ContextBuilder.build (capture/context.py) is the reference: this module gives the SAME
  * ScanContext for the requests it accepts and declines (returns None) everything else, which
@@ -9,12 +9,9 @@
  * dotted-quad IPv4 addresses. Anything else (IPv6, Forwarded, "unknown" hops, odd scopes) is
  * declined. Enrichment that is not plain text work stays in Python and is called from here:
  * the geolocation, the query-string parser and the (memoised) user-agent, bot and language
- * parse. tests/capture/test_fastcontext.py compares both paths.
+ * parse. tests/native/test_context.py compares both paths.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "native.h"
 
 #define MAX_HEADER_CHARS 4096
 #define MAX_HOPS 32
@@ -59,9 +56,8 @@ typedef struct {
     PyObject *ipv4_type;
 } FastContext;
 
-static PyObject *s_headers, *s_method, *s_path, *s_query_string, *s_client, *s_ip_attr;
-static PyObject *s_device, *s_os, *s_browser, *s_country, *s_region, *s_city, *s_is_bot;
-static PyObject *s_empty;
+static PyObject *s_headers, *s_method, *s_path, *s_query_string, *s_client, *s_ip_attr, *s_empty;
+PyObject *s_device, *s_os, *s_browser, *s_country, *s_region, *s_city, *s_asn, *s_is_bot, *s_kind;
 
 /* Python's str.strip() on a Latin-1 decoded value: these are its whitespace characters. */
 static inline int is_space(unsigned char c) {
@@ -207,20 +203,6 @@ static PyObject *text_or_none(const Span *span) {
 
 static inline int equals_one(const Span *span) {
     return span->seen && span->len == 1 && span->ptr[0] == '1';
-}
-
-/* tuple.__new__(cls, items): a named tuple built without calling its Python __new__. Steals
- * the reference to items. */
-static PyObject *make_tuple(PyObject *cls, PyObject *items) {
-    if (items == NULL)
-        return NULL;
-    PyObject *args = PyTuple_Pack(1, items);
-    Py_DECREF(items);
-    if (args == NULL)
-        return NULL;
-    PyObject *made = PyTuple_Type.tp_new((PyTypeObject *)cls, args, NULL);
-    Py_DECREF(args);
-    return made;
 }
 
 static PyObject *new_ipv4(FastContext *self, uint32_t addr) {
@@ -438,13 +420,13 @@ static PyObject *FastContext_build(FastContext *self, PyObject *scope) {
     is_bot = city ? PyObject_GetAttr(bot, s_is_bot) : NULL;
     if (is_bot == NULL)
         goto done;
-    visit = make_tuple(self->visit_type, PyTuple_Pack(11, device, os, browser, languages, country, region, city,
-                                                      ip, query, Py_None, is_bot));
+    PyObject *visit_items[] = {device, os, browser, languages, country, region, city, ip, query, Py_None, is_bot};
+    visit = named_tuple(self->visit_type, visit_items, 11);
     if (visit == NULL)
         goto done;
-    result = make_tuple(self->context_type,
-                        PyTuple_Pack(14, visit, method, path, slug, ua, ip, truncated, agent, bot, geo, referer,
-                                     refused ? Py_True : Py_False, opted_out ? Py_True : Py_False, query));
+    PyObject *context_items[] = {visit, method, path, slug, ua, ip, truncated, agent, bot, geo, referer,
+                                 refused ? Py_True : Py_False, opted_out ? Py_True : Py_False, query};
+    result = named_tuple(self->context_type, context_items, 14);
 done:
     Py_XDECREF(slug);
     Py_XDECREF(query);
@@ -476,8 +458,8 @@ static PyMethodDef FastContext_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject FastContextType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "scanroute.capture._fastcontext.FastContext",
+PyTypeObject FastContextType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "scanroute.native.scanpath.FastContext",
     .tp_basicsize = sizeof(FastContext),
     .tp_dealloc = (destructor)FastContext_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
@@ -487,17 +469,7 @@ static PyTypeObject FastContextType = {
     .tp_new = PyType_GenericNew,
 };
 
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_fastcontext", "The compiled fast path of the scan context.", -1, NULL,
-};
-
-#define INTERN(var, text)                              \
-    do {                                               \
-        if ((var = PyUnicode_InternFromString(text)) == NULL) \
-            return NULL;                               \
-    } while (0)
-
-PyMODINIT_FUNC PyInit__fastcontext(void) {
+int context_init_strings(void) {
     INTERN(s_headers, "headers");
     INTERN(s_method, "method");
     INTERN(s_path, "path");
@@ -510,16 +482,9 @@ PyMODINIT_FUNC PyInit__fastcontext(void) {
     INTERN(s_country, "country");
     INTERN(s_region, "region");
     INTERN(s_city, "city");
+    INTERN(s_asn, "asn");
     INTERN(s_is_bot, "is_bot");
+    INTERN(s_kind, "kind");
     INTERN(s_empty, "");
-    if (PyType_Ready(&FastContextType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&module);
-    if (m == NULL)
-        return NULL;
-    if (PyModule_AddObjectRef(m, "FastContext", (PyObject *)&FastContextType) < 0) {
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
+    return 0;
 }

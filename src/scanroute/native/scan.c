@@ -1,0 +1,423 @@
+/* Scan ids, visitor hashes and the whole answer to a scan of a plain code, compiled (part of
+ * scanpath). Each mirrors a Python reference that stays in use where this module is missing and
+ * for everything it declines:
+ *
+ *   new_scan_id()             capture.event.new_scan_id (the same 24-character format)
+ *   keyed_hash(...)           capture.privacy._keyed_hash (the same digest)
+ *   PlainScan.answer(...)     redirect.handler.ScanHandler.decide for a route with a plan
+ *                             (redirect.route.plain_plan: active, no rules, nothing counted,
+ *                             no expiry, no coupon, no pass-through, a plain redirect)
+ *
+ * tests/native/ compares each with its reference.
+ */
+#include "native.h"
+
+#include <pthread.h>
+#include <sys/random.h>
+#include <time.h>
+
+static const char ALPHABET[] = "0123456789abcdefghijklmnopqrstuv"; /* base32hex, lower case */
+#define RANDOM_BYTES (15 * 512)
+#define SCAN_ID_CHARS 24
+#define MAX_SLUG_CHARS 64
+
+static unsigned char random_bytes[RANDOM_BYTES];
+static size_t random_pos = RANDOM_BYTES;
+
+static PyObject *s_copy, *s_update, *s_hexdigest, *s_redirect, *s_location, *s_no_body, *s_nothing;
+
+/* A forked child must not hand out its parent's ids. */
+static void forget_random_bytes(void) { random_pos = RANDOM_BYTES; }
+
+static int take_random(const unsigned char **out) {
+    if (random_pos + 15 > RANDOM_BYTES) {
+        size_t filled = 0;
+        while (filled < RANDOM_BYTES) {
+            ssize_t got = getrandom(random_bytes + filled, RANDOM_BYTES - filled, 0);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                PyErr_SetFromErrno(PyExc_OSError);
+                return -1;
+            }
+            filled += (size_t)got;
+        }
+        random_pos = 0;
+    }
+    *out = random_bytes + random_pos;
+    random_pos += 15;
+    return 0;
+}
+
+/* The scan id of now into out (48-bit millisecond clock + 72 random bits, base32hex) and the
+ * time in microseconds. The GIL is held throughout: no two callers share random bytes. */
+static int scan_id(char out[SCAN_ID_CHARS], long long *now_us) {
+    struct timespec ts;
+    const unsigned char *rnd;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    if (take_random(&rnd) < 0)
+        return -1;
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t ms = (ns / 1000000u) & 0xFFFFFFFFFFFFu;
+    uint64_t high = ms >> 3;
+    for (int i = 0; i < 9; i++)
+        out[i] = ALPHABET[(high >> (40 - 5 * i)) & 31];
+    out[9] = ALPHABET[((ms & 7) << 2) | (rnd[0] & 3)];
+    for (int i = 1; i < 15; i++)
+        out[9 + i] = ALPHABET[rnd[i] & 31];
+    *now_us = (long long)(ns / 1000u);
+    return 0;
+}
+
+static PyObject *py_new_scan_id(PyObject *module, PyObject *unused) {
+    char id[SCAN_ID_CHARS];
+    long long now_us;
+    if (scan_id(id, &now_us) < 0)
+        return NULL;
+    return PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
+}
+
+/* UTF-8 with lone surrogates passed through, as str.encode("utf-8", "surrogatepass"). */
+static PyObject *utf8(PyObject *text) {
+    if (PyUnicode_IS_ASCII(text))
+        return PyBytes_FromStringAndSize((const char *)PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text));
+    return PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+}
+
+/* hexdigest of a copy of keyed, updated with (workspace as >q, len(ip) as >I, ip, user agent). */
+static PyObject *keyed_hash(PyObject *keyed, long long workspace, PyObject *ip, PyObject *ua) {
+    if (!PyUnicode_Check(ip) || !PyUnicode_Check(ua)) {
+        PyErr_SetString(PyExc_TypeError, "the truncated address and the user agent must be str");
+        return NULL;
+    }
+    PyObject *ip_b = utf8(ip), *ua_b = NULL, *message = NULL, *copy = NULL, *digest = NULL;
+    if (ip_b == NULL || (ua_b = utf8(ua)) == NULL)
+        goto done;
+    Py_ssize_t ip_len = PyBytes_GET_SIZE(ip_b), ua_len = PyBytes_GET_SIZE(ua_b);
+    if (ip_len > 0xFFFFFFFFLL) {
+        PyErr_SetString(PyExc_OverflowError, "address too long");
+        goto done;
+    }
+    message = PyBytes_FromStringAndSize(NULL, 12 + ip_len + ua_len);
+    if (message == NULL)
+        goto done;
+    unsigned char *m = (unsigned char *)PyBytes_AS_STRING(message);
+    uint64_t ws = (uint64_t)workspace;
+    for (int i = 0; i < 8; i++)
+        m[i] = (unsigned char)(ws >> (56 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        m[8 + i] = (unsigned char)((uint64_t)ip_len >> (24 - 8 * i));
+    memcpy(m + 12, PyBytes_AS_STRING(ip_b), (size_t)ip_len);
+    memcpy(m + 12 + ip_len, PyBytes_AS_STRING(ua_b), (size_t)ua_len);
+    copy = PyObject_CallMethodNoArgs(keyed, s_copy);
+    if (copy == NULL)
+        goto done;
+    PyObject *updated = PyObject_CallMethodOneArg(copy, s_update, message);
+    if (updated == NULL)
+        goto done;
+    Py_DECREF(updated);
+    digest = PyObject_CallMethodNoArgs(copy, s_hexdigest);
+    if (digest != NULL && !PyUnicode_CheckExact(digest))
+        Py_SETREF(digest, PyObject_Str(digest));
+done:
+    Py_XDECREF(ip_b);
+    Py_XDECREF(ua_b);
+    Py_XDECREF(message);
+    Py_XDECREF(copy);
+    return digest;
+}
+
+static PyObject *py_keyed_hash(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "keyed_hash(keyed, workspace_id, truncated_ip, user_agent)");
+        return NULL;
+    }
+    long long workspace = PyLong_AsLongLong(args[1]);
+    if (workspace == -1 && PyErr_Occurred())
+        return NULL;
+    return keyed_hash(args[0], workspace, args[2], args[3]);
+}
+
+/* ---- PlainScan ------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *event_type;   /* capture.event.ScanEvent */
+    PyObject *encode;       /* capture.event.encode_event */
+    PyObject *reply_type;   /* redirect.handler.Reply */
+    PyObject *context_type; /* capture.context.ScanContext */
+    PyObject *host_fn;      /* redirect.handler._host: the referer's host */
+    PyObject *headers;      /* tuple: the redirect's headers after Location */
+    long long day_start;    /* [day_start, day_end): the UTC day keyed belongs to (µs) */
+    long long day_end;
+    PyObject *keyed; /* BLAKE2b keyed with that day's salt, or None */
+} PlainScan;
+
+/* Context fields, in capture.context.ScanContext's order. */
+enum { C_VISIT, C_METHOD, C_PATH, C_SLUG, C_UA, C_IP, C_IP_TRUNCATED, C_AGENT, C_BOT, C_GEO, C_REFERER,
+       C_REFUSED, C_OPTED_OUT, C_QUERY, C_FIELDS };
+enum { V_LANGUAGES = 3 };
+/* Plan fields, in redirect.route.plain_plan's order. */
+enum { P_WORKSPACE, P_CODE, P_CAMPAIGN, P_PLACEMENT, P_CREATIVE, P_PREFIX, P_SUFFIX, P_PLAIN, P_FIELDS };
+
+static void PlainScan_dealloc(PlainScan *self) {
+    Py_XDECREF(self->event_type);
+    Py_XDECREF(self->encode);
+    Py_XDECREF(self->reply_type);
+    Py_XDECREF(self->context_type);
+    Py_XDECREF(self->host_fn);
+    Py_XDECREF(self->headers);
+    Py_XDECREF(self->keyed);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int PlainScan_init(PlainScan *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"event_type", "encode", "reply_type", "context_type", "host_fn", "headers", NULL};
+    PyObject *event_type, *encode, *reply_type, *context_type, *host_fn, *headers;
+    if (self->event_type != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "PlainScan is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!O!OO!", kwlist, &event_type, &encode, &PyType_Type,
+                                     &reply_type, &PyType_Type, &context_type, &host_fn, &PyTuple_Type, &headers))
+        return -1;
+    if (!PyType_IsSubtype((PyTypeObject *)reply_type, &PyTuple_Type) ||
+        !PyType_IsSubtype((PyTypeObject *)context_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "reply_type and context_type must be tuple subclasses");
+        return -1;
+    }
+    self->event_type = Py_NewRef(event_type);
+    self->encode = Py_NewRef(encode);
+    self->reply_type = Py_NewRef(reply_type);
+    self->context_type = Py_NewRef(context_type);
+    self->host_fn = Py_NewRef(host_fn);
+    self->headers = Py_NewRef(headers);
+    self->keyed = Py_NewRef(Py_None);
+    self->day_start = self->day_end = 0;
+    return 0;
+}
+
+static PyObject *PlainScan_set_day(PlainScan *self, PyObject *args) {
+    long long start, end;
+    PyObject *keyed;
+    if (!PyArg_ParseTuple(args, "LLO", &start, &end, &keyed))
+        return NULL;
+    Py_SETREF(self->keyed, Py_NewRef(keyed));
+    self->day_start = start;
+    self->day_end = end;
+    Py_RETURN_NONE;
+}
+
+/* The Location: plan's prefix + id + suffix (or its plain URL when no id is appended). */
+static PyObject *location_of(PyObject *plan, const char *id) {
+    PyObject *prefix = PyTuple_GET_ITEM(plan, P_PREFIX);
+    if (prefix == Py_None)
+        return Py_NewRef(PyTuple_GET_ITEM(plan, P_PLAIN));
+    PyObject *sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
+    if (sid == NULL)
+        return NULL;
+    PyObject *parts = PyTuple_Pack(3, prefix, sid, PyTuple_GET_ITEM(plan, P_SUFFIX));
+    Py_DECREF(sid);
+    if (parts == NULL)
+        return NULL;
+    PyObject *joined = PyUnicode_Join(s_nothing, parts);
+    Py_DECREF(parts);
+    return joined;
+}
+
+/* location.encode("latin-1", "replace") */
+static PyObject *latin1(PyObject *text) {
+    if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND)
+        return PyBytes_FromStringAndSize((const char *)PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
+    return PyUnicode_AsEncodedString(text, "latin-1", "replace");
+}
+
+static PyObject *redirect_reply(PlainScan *self, PyObject *location) {
+    PyObject *encoded = latin1(location);
+    if (encoded == NULL)
+        return NULL;
+    PyObject *first = PyTuple_Pack(2, s_location, encoded);
+    Py_DECREF(encoded);
+    if (first == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(self->headers);
+    PyObject *headers = PyList_New(1 + n);
+    if (headers == NULL) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyList_SET_ITEM(headers, 0, first);
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyList_SET_ITEM(headers, 1 + i, Py_NewRef(PyTuple_GET_ITEM(self->headers, i)));
+    PyObject *status = PyLong_FromLong(302);
+    PyObject *items[] = {status, headers, s_no_body, s_redirect};
+    PyObject *reply = status ? named_tuple(self->reply_type, items, 4) : NULL;
+    Py_XDECREF(status);
+    Py_DECREF(headers);
+    return reply;
+}
+
+/* The encoded scan event (ScanHandler._event for the default decision of a plain code). */
+static PyObject *event_line(PlainScan *self, PyObject *ctx, PyObject *plan, const char *id, long long now_us,
+                            PyObject *location) {
+    PyObject *agent = PyTuple_GET_ITEM(ctx, C_AGENT), *bot = PyTuple_GET_ITEM(ctx, C_BOT);
+    PyObject *geo = PyTuple_GET_ITEM(ctx, C_GEO), *slug = PyTuple_GET_ITEM(ctx, C_SLUG);
+    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *referer = PyTuple_GET_ITEM(ctx, C_REFERER);
+    PyObject *languages = PyTuple_GET_ITEM(PyTuple_GET_ITEM(ctx, C_VISIT), V_LANGUAGES);
+    int precise = PyTuple_GET_ITEM(ctx, C_REFUSED) != Py_True;
+    PyObject *owned[14] = {NULL};
+    PyObject *line = NULL;
+    int k = 0;
+#define OWN(expr)                    \
+    do {                             \
+        if ((owned[k] = (expr)) == NULL) \
+            goto done;               \
+        k++;                         \
+    } while (0)
+    OWN(PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS));
+    PyObject *sid = owned[0];
+    if (!PyUnicode_Check(slug) || !PyTuple_Check(languages)) {
+        PyErr_SetString(PyExc_TypeError, "not a scan context");
+        goto done;
+    }
+    OWN(PyUnicode_GET_LENGTH(slug) > MAX_SLUG_CHARS ? PyUnicode_Substring(slug, 0, MAX_SLUG_CHARS)
+                                                    : Py_NewRef(slug));
+    PyObject *short_slug = owned[1];
+    OWN(PyLong_FromLongLong(now_us));
+    PyObject *ts = owned[2];
+    OWN(PyObject_GetAttr(agent, s_device));
+    PyObject *device = owned[3];
+    OWN(PyObject_GetAttr(agent, s_os));
+    PyObject *os = owned[4];
+    OWN(PyObject_GetAttr(agent, s_browser));
+    PyObject *browser = owned[5];
+    OWN(PyObject_GetAttr(geo, s_country));
+    PyObject *country = owned[6];
+    OWN(precise ? PyObject_GetAttr(geo, s_region) : Py_NewRef(Py_None));
+    PyObject *region = owned[7];
+    OWN(precise ? PyObject_GetAttr(geo, s_city) : Py_NewRef(Py_None));
+    PyObject *city = owned[8];
+    OWN(precise ? PyObject_GetAttr(geo, s_asn) : Py_NewRef(Py_None));
+    PyObject *asn = owned[9];
+    OWN(PyObject_GetAttr(bot, s_is_bot));
+    PyObject *is_bot = owned[10];
+    OWN(PyObject_GetAttr(bot, s_kind));
+    PyObject *bot_kind = owned[11];
+    OWN(referer == Py_None ? Py_NewRef(Py_None) : PyObject_CallOneArg(self->host_fn, referer));
+    PyObject *ref_host = owned[12];
+    if (truncated != Py_None && self->keyed != Py_None) {
+        long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
+        if (ws == -1 && PyErr_Occurred())
+            goto done;
+        OWN(keyed_hash(self->keyed, ws, truncated, PyTuple_GET_ITEM(ctx, C_UA)));
+    } else {
+        OWN(Py_NewRef(Py_None));
+    }
+    PyObject *visitor = owned[13];
+    PyObject *caps = PyList_New(0);
+    if (caps == NULL)
+        goto done;
+    PyObject *lang = PyTuple_GET_SIZE(languages) ? PyTuple_GET_ITEM(languages, 0) : Py_None;
+    /* ScanEvent's fields, in order (see capture/event.py) */
+    PyObject *args[] = {
+        sid, PyTuple_GET_ITEM(plan, P_WORKSPACE), short_slug, ts, s_redirect,
+        PyTuple_GET_ITEM(plan, P_CODE), location, Py_None /* rule */, Py_None /* variant */,
+        PyTuple_GET_ITEM(plan, P_CAMPAIGN), PyTuple_GET_ITEM(plan, P_PLACEMENT), PyTuple_GET_ITEM(plan, P_CREATIVE),
+        device, os, browser, lang, country, region, city, asn, truncated, visitor, Py_False /* returning */,
+        is_bot, bot_kind, ref_host, PyTuple_GET_ITEM(ctx, C_REFUSED), caps, Py_None /* coupon */,
+    };
+    PyObject *event = PyObject_Vectorcall(self->event_type, args, sizeof(args) / sizeof(args[0]), NULL);
+    Py_DECREF(caps);
+    if (event != NULL) {
+        line = PyObject_CallOneArg(self->encode, event);
+        Py_DECREF(event);
+    }
+done:
+    for (int i = 0; i < k; i++)
+        Py_DECREF(owned[i]);
+    return line;
+#undef OWN
+}
+
+static PyObject *PlainScan_answer(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "answer(ctx, plan, head)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *plan = args[1];
+    int head = PyObject_IsTrue(args[2]);
+    if (head < 0)
+        return NULL;
+    if (Py_TYPE(ctx) != (PyTypeObject *)self->context_type || PyTuple_GET_SIZE(ctx) != C_FIELDS ||
+        !PyTuple_CheckExact(plan) || PyTuple_GET_SIZE(plan) != P_FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "answer() needs a ScanContext and a plain_plan tuple");
+        return NULL;
+    }
+    char id[SCAN_ID_CHARS];
+    long long now_us;
+    if (scan_id(id, &now_us) < 0)
+        return NULL;
+    int record = !head && PyTuple_GET_ITEM(ctx, C_OPTED_OUT) != Py_True;
+    if (record && (now_us < self->day_start || now_us >= self->day_end))
+        Py_RETURN_NONE; /* another UTC day: the caller takes its salt and answers this one */
+    PyObject *location = location_of(plan, id);
+    if (location == NULL)
+        return NULL;
+    PyObject *reply = redirect_reply(self, location);
+    PyObject *line = NULL;
+    if (reply != NULL && record)
+        line = event_line(self, ctx, plan, id, now_us, location);
+    Py_DECREF(location);
+    if (reply == NULL || (record && line == NULL)) {
+        Py_XDECREF(reply);
+        return NULL;
+    }
+    PyObject *answer = PyTuple_Pack(2, reply, record ? line : Py_None);
+    Py_DECREF(reply);
+    Py_XDECREF(line);
+    return answer;
+}
+
+static PyMethodDef PlainScan_methods[] = {
+    {"answer", (PyCFunction)(void (*)(void))PlainScan_answer, METH_FASTCALL,
+     "answer(ctx, plan, head) -> (Reply, line | None) | None: None when the UTC day changed."},
+    {"set_day", (PyCFunction)PlainScan_set_day, METH_VARARGS,
+     "set_day(start_us, end_us, keyed): the UTC day's bounds and its keyed visitor hasher."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject PlainScanType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "scanroute.native.scanpath.PlainScan",
+    .tp_basicsize = sizeof(PlainScan),
+    .tp_dealloc = (destructor)PlainScan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The answer to a scan of a plain code (see scan.c's comment).",
+    .tp_methods = PlainScan_methods,
+    .tp_init = (initproc)PlainScan_init,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyMethodDef module_functions[] = {
+    {"new_scan_id", (PyCFunction)py_new_scan_id, METH_NOARGS, "new_scan_id() -> str: as capture.event's."},
+    {"keyed_hash", (PyCFunction)(void (*)(void))py_keyed_hash, METH_FASTCALL,
+     "keyed_hash(keyed, workspace_id, truncated_ip, user_agent) -> str: as capture.privacy's."},
+    {NULL, NULL, 0, NULL},
+};
+
+int scan_init(PyObject *module) {
+    INTERN(s_copy, "copy");
+    INTERN(s_update, "update");
+    INTERN(s_hexdigest, "hexdigest");
+    INTERN(s_redirect, "redirect");
+    INTERN(s_nothing, "");
+    if ((s_location = PyBytes_FromString("location")) == NULL || (s_no_body = PyBytes_FromString("")) == NULL)
+        return -1;
+    if (pthread_atfork(NULL, NULL, forget_random_bytes) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "pthread_atfork failed");
+        return -1;
+    }
+    return PyModule_AddFunctions(module, module_functions);
+}

@@ -1,0 +1,43 @@
+"""Types of the compiled scan path (``scanroute/native/*.c``)."""
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+class FastContext:
+    """Builds the contexts of ordinary requests; declines (``None``) everything else."""
+
+    def __init__(
+        self,
+        *,
+        trusted: Sequence[tuple[int, int]],
+        excluded: Sequence[tuple[int, int]],
+        mode: int,
+        opt_out: str,
+        clients: dict[Any, Any],
+        client_fn: Callable[[Any], Any],
+        geo_fn: Callable[[Any], Any],
+        query_fn: Callable[[bytes], dict[str, str]],
+        visit_type: type,
+        context_type: type,
+        ipv4_type: type,
+    ) -> None: ...
+    def build(self, scope: Mapping[str, Any]) -> Any: ...
+
+class PlainScan:
+    """Answers scans of plain codes (``redirect.route.plain_plan``)."""
+
+    def __init__(
+        self,
+        *,
+        event_type: type,
+        encode: Callable[[Any], bytes],
+        reply_type: type,
+        context_type: type,
+        host_fn: Callable[[str], str | None],
+        headers: tuple[tuple[bytes, bytes], ...],
+    ) -> None: ...
+    def answer(self, ctx: Any, plan: tuple[Any, ...], head: bool) -> Any: ...
+    def set_day(self, start_us: int, end_us: int, keyed: Any) -> None: ...
+
+def new_scan_id() -> str: ...
+def keyed_hash(keyed: Any, workspace_id: int, truncated_ip: str, user_agent: str) -> str: ...

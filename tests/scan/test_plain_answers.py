@@ -1,0 +1,206 @@
+"""The compiled answer to scans of plain codes (``scanroute.native``'s ``PlainScan``) against its
+reference, ``ScanHandler.decide``: the same reply and the same scan event, for every kind of
+plain code and visitor; and only plain codes get a plan."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from scanroute.capture.context import ScanContext
+from scanroute.capture.event import decode_event
+from scanroute.capture.geo import Geo
+from scanroute.redirect.handler import Reply, ScanHandler
+from scanroute.redirect.route import Route
+from tests.conftest import Tenant
+from tests.scan.conftest import ANDROID, IPHONE, SLACKBOT, Scanner
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.skipif(
+        os.environ.get("SCANROUTE_PURE_PYTHON") == "1", reason="installed without the C extension"
+    ),
+]
+
+
+def _scope(
+    slug: str, headers: list[tuple[bytes, bytes]], *, query: bytes = b"", client: Any = None
+) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": f"/{slug}",
+        "query_string": query,
+        "client": client if client is not None else ("198.51.100.23", 50000),
+        "headers": headers,
+    }
+
+
+async def _route(scanner: Scanner, slug: str) -> tuple[ScanHandler, Route]:
+    runtime = scanner.app.runtime
+    assert runtime is not None
+    route = await runtime.handler.route(slug)
+    assert route is not None
+    return runtime.handler, route
+
+
+def _normalised(reply: Reply, line: bytes | None) -> tuple[Any, ...]:
+    """Reply and event with the scan's own id and time taken out, after checking that the
+    Location, the event's destination and the event's id name the same scan."""
+    headers = dict(reply.headers)
+    location = headers.pop(b"location").decode("latin-1")
+    if line is None:
+        return reply.status, location.partition("sr_sid=")[0], headers, reply.body, reply.outcome, None
+    event = decode_event(line)
+    fields = {f: getattr(event, f) for f in event.__struct_fields__}
+    scan_id, dest = fields.pop("id"), fields.pop("dest")
+    fields.pop("ts")
+    assert isinstance(dest, str)
+    assert dest.encode("latin-1", "replace").decode("latin-1") == location
+    return reply.status, location.replace(str(scan_id), "ID"), headers, reply.body, reply.outcome, fields
+
+
+LONDON = Geo(country="GB", region="England", city="London", asn=20712)
+
+CODES: dict[str, dict[str, Any]] = {
+    "utm": {"destination": "https://example.com/menu", "utm": {"source": "qr", "campaign": "spring"}},
+    "query-fragment": {"destination": "https://example.com/m?x=1&y=%20#top", "utm": {"medium": "poster"}},
+    "own-sid": {"destination": "https://example.com/m?sr_sid=fixed"},
+    "no-sid": {"destination": "https://example.com/m", "append_scan_id": False},
+    "attributed": {
+        "destination": "https://example.com/m",
+        "campaign": "Summer",
+        "creative": "Blue tent \u2603",
+        "utm": {"content": "table"},
+    },
+    "unicode": {"destination": "https://example.com/caf\u00e9/\u2603"},
+}
+
+VISITORS: dict[str, tuple[dict[str, Any], bool]] = {
+    "iphone": (
+        {"headers": [(b"user-agent", IPHONE.encode()), (b"accept-language", b"de-DE,de;q=0.9")]},
+        False,
+    ),
+    "referer, DNT": (
+        {
+            "headers": [
+                (b"user-agent", ANDROID.encode()),
+                (b"referer", b"https://News.example/p"),
+                (b"dnt", b"1"),
+            ]
+        },
+        False,
+    ),
+    "bad referer": ({"headers": [(b"user-agent", ANDROID.encode()), (b"referer", b"http://[oops/")]}, False),
+    "bot": ({"headers": [(b"user-agent", SLACKBOT.encode())]}, False),
+    "opted out": ({"headers": [(b"user-agent", IPHONE.encode())], "query": b"sr_optout"}, False),
+    "HEAD": ({"headers": [(b"user-agent", IPHONE.encode())]}, True),
+    "no address": ({"headers": [(b"user-agent", IPHONE.encode())], "client": ("", 0)}, False),
+    "IPv6": ({"headers": [(b"user-agent", IPHONE.encode())], "client": ("2001:db8:1:2::3", 1)}, False),
+}
+
+
+@pytest.mark.parametrize("code", list(CODES))
+async def test_compiled_and_python_answers_agree(scanner: Scanner, tenant: Tenant, code: str) -> None:
+    scanner.create(tenant.workspace_id, slug=code, **CODES[code])
+    handler, route = await _route(scanner, code)
+    assert route.plan is not None
+    plain = handler._plain
+    assert plain is not None
+    handler._sync_day(plain)
+    contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
+    for name, (request, head) in VISITORS.items():
+        built: ScanContext = contexts.build(_scope(code, **request))
+        # and as a City database would locate it (region, city, ASN: kept unless tracking is refused)
+        for ctx in (built, built._replace(geo=LONDON)):
+            compiled = plain.answer(ctx, route.plan, head)
+            assert compiled is not None, name
+            reply, line = compiled
+            assert type(reply) is Reply
+            expected_reply, expected_line, counts = handler.decide(ctx, route, head=head)
+            assert counts is None
+            assert (line is None) == (expected_line is None), name
+            normalised = _normalised(reply, line)
+            assert normalised == _normalised(expected_reply, expected_line), name
+            if line is not None:  # the Location names this scan (unless the code opted out of sr_sid)
+                assert ("sr_sid=ID" in normalised[1]) is (code not in ("own-sid", "no-sid")), name
+                assert decode_event(line).city == (None if ctx.tracking_refused or ctx is built else "London")
+
+
+async def test_the_edge_path_uses_the_compiled_answer(scanner: Scanner, tenant: Tenant) -> None:
+    scanner.create(
+        tenant.workspace_id, slug="edge", destination="https://example.com/e", utm={"source": "qr"}
+    )
+    handler, _ = await _route(scanner, "edge")
+    contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
+    ctx = contexts.build(_scope("edge", [(b"user-agent", IPHONE.encode())]))
+    calls = []
+
+    class Spy:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def answer(self, *args: Any) -> Any:
+            result = self.inner.answer(*args)
+            calls.append(result is not None)
+            return result
+
+        def set_day(self, *args: Any) -> None:
+            calls.append("day")
+            self.inner.set_day(*args)
+
+    plain = handler._plain
+    assert plain is not None
+    handler._plain = Spy(plain)  # type: ignore[assignment]
+    try:
+        first = handler.quick(ctx)  # the compiled path knows no UTC day yet: Python, then the day
+        second = handler.quick(ctx)
+    finally:
+        handler._plain = plain
+    assert calls == [False, "day", True]
+    assert first is not None
+    assert second is not None
+    assert _normalised(*first) == _normalised(*second)
+
+
+async def test_a_new_utc_day_is_answered_by_python_and_taken_over(scanner: Scanner, tenant: Tenant) -> None:
+    scanner.create(tenant.workspace_id, slug="midnight", destination="https://example.com/m")
+    handler, route = await _route(scanner, "midnight")
+    plain = handler._plain
+    assert plain is not None
+    assert route.plan is not None
+    contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
+    ctx = contexts.build(_scope("midnight", [(b"user-agent", IPHONE.encode())]))
+    plain.set_day(0, 86_400_000_000, handler.salts.keyed(handler._day(0)))  # 1 January 1970
+    assert plain.answer(ctx, route.plan, False) is None  # its salt is not today's
+    head = plain.answer(ctx, route.plan, True)
+    assert head is not None  # HEAD records nothing: no salt needed
+    assert head[1] is None
+    answered = handler.quick(ctx)
+    assert answered is not None
+    assert decode_event(answered[1] or b"").visitor is not None
+    assert plain.answer(ctx, route.plan, False) is not None  # today's salt now
+
+
+@pytest.mark.parametrize(
+    ("fields", "plain"),
+    [
+        ({}, True),
+        ({"utm": {"source": "qr"}, "campaign": "C", "creative": "x"}, True),
+        ({"append_scan_id": False}, True),
+        ({"rules": [{"when": {"os": ["iOS"]}, "to": "https://example.com/ios"}]}, False),
+        ({"scan_limit": 5}, False),
+        ({"expires_at": "2099-01-01T00:00:00Z"}, False),
+        ({"issue_coupon": True}, False),
+        ({"forward_query": True}, False),
+        ({"status": "paused"}, False),
+    ],
+)
+async def test_only_plain_codes_get_a_plan(
+    scanner: Scanner, tenant: Tenant, fields: dict[str, Any], plain: bool
+) -> None:
+    scanner.create(tenant.workspace_id, slug="plan", destination="https://example.com/", **fields)
+    _, route = await _route(scanner, "plan")
+    assert (route.plan is not None) is plain
