@@ -310,3 +310,18 @@ def test_the_fast_path_never_disagrees(make_builder: BuilderFactory, s: dict[str
     got = fast(s)
     if got is not None:
         assert_same(got, builder.build_python(s))
+
+
+def test_the_compiled_country_lookup_is_geolocators(make_builder: BuilderFactory) -> None:
+    from scanroute.capture import geo
+
+    builder = make_builder(PROXY)
+    reference = geo.GeoLocator(None)
+    for address, is_global in [("81.2.69.160", True), ("100.64.7.1", False), ("192.0.0.9", False)]:
+        geo._GLOBAL_V4_NETS.pop(int(IPv4Address(address)) >> 8, None)
+        ctx = check(builder, scope([(b"x-forwarded-for", address.encode())]), accepted=True)
+        assert ctx.geo == reference.lookup(address)
+        assert (ctx.geo.country is not None) is is_global
+        # the /24 memo is shared with the Python path (not for the /24s that mix global and not)
+        mixed = int(IPv4Address(address)) >> 8 in geo._MIXED_V4_NETS
+        assert geo._GLOBAL_V4_NETS.get(int(IPv4Address(address)) >> 8) == (None if mixed else is_global)

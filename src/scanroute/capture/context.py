@@ -18,7 +18,7 @@ from ipaddress import IPv4Address
 from typing import Any, Literal, NamedTuple
 
 from scanroute.capture.bots import BotDetector, BotVerdict
-from scanroute.capture.geo import NO_GEO, Geo, GeoLocator
+from scanroute.capture.geo import NO_GEO, Geo, GeoLocator, country_lookup_parts
 from scanroute.capture.privacy import (
     IPAddress,
     NetworkSet,
@@ -158,6 +158,8 @@ class ContextBuilder:
                 visit_type=Visit,
                 context_type=ScanContext,
                 ipv4_type=IPv4Address,
+                # the default set-up (no .mmdb): the compiled path looks the country up itself
+                countries=country_lookup_parts() if type(geo) is GeoLocator and geo.country_only else None,
             ).build
 
     @property

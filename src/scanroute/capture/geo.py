@@ -29,7 +29,7 @@ import maxminddb
 
 from scanroute.capture.privacy import ip_text
 
-__all__ = ["NO_GEO", "Geo", "GeoError", "GeoLocator"]
+__all__ = ["NO_GEO", "Geo", "GeoError", "GeoLocator", "country_lookup_parts"]
 
 
 _MIXED_V4_NETS = (0xC00000, 0xFFFFFF)  # 192.0.0.0/24 and 255.255.255.0/24 mix global and special
@@ -163,6 +163,11 @@ class GeoLocator:
         """Open the databases; raises :class:`GeoError` if one is missing or corrupt."""
         self._dbs: tuple[_Db, ...] = tuple(_Db(os.fspath(p)) for p in (mmdb_path, asn_mmdb_path) if p)
 
+    @property
+    def country_only(self) -> bool:
+        """Whether lookups give iptocc's country alone (no database configured)."""
+        return not self._dbs
+
     def close(self) -> None:
         """Release the memory maps."""
         for db in self._dbs:
@@ -220,3 +225,10 @@ class GeoLocator:
             except (ValueError, TypeError):  # pragma: no cover - iptocc returns None on junk
                 country = None
         return Geo(country=country, region=region, city=city, asn=asn)
+
+
+def country_lookup_parts() -> tuple[Any, ...]:
+    """What ``scanroute.native``'s ``FastContext`` needs to do a country-only
+    :meth:`GeoLocator.lookup` of an IPv4 address itself, with the same memos: iptocc's lookup,
+    the /24 memo of global networks and its filler, and the ``Geo`` per country and its filler."""
+    return (iptocc.country_code, _GLOBAL_V4_NETS, _is_global, _BY_COUNTRY, _country_geo)

@@ -26,6 +26,8 @@ static const char *const WANTED[H_COUNT] = {
     "sec-purpose", "purpose", "sec-ch-ua-mobile", "sec-ch-ua-platform",
 };
 
+static Py_ssize_t WANTED_LEN[H_COUNT];
+
 enum { MODE_AUTO = 0, MODE_XFF = 1, MODE_FORWARDED = 2 };
 
 typedef struct {
@@ -50,6 +52,12 @@ typedef struct {
     PyObject *clients;
     PyObject *client_fn;
     PyObject *geo_fn;
+    /* country-only geolocation (geo.GeoLocator without a database), or all NULL */
+    PyObject *country_fn;   /* iptocc.country_code */
+    PyObject *global_nets;  /* geo._GLOBAL_V4_NETS: /24 → is global */
+    PyObject *global_fn;    /* geo._is_global: fills global_nets */
+    PyObject *by_country;   /* geo._BY_COUNTRY: country → Geo */
+    PyObject *country_geo;  /* geo._country_geo: fills by_country */
     PyObject *query_fn;
     PyObject *visit_type;
     PyObject *context_type;
@@ -148,6 +156,11 @@ static void FastContext_dealloc(FastContext *self) {
     Py_XDECREF(self->clients);
     Py_XDECREF(self->client_fn);
     Py_XDECREF(self->geo_fn);
+    Py_XDECREF(self->country_fn);
+    Py_XDECREF(self->global_nets);
+    Py_XDECREF(self->global_fn);
+    Py_XDECREF(self->by_country);
+    Py_XDECREF(self->country_geo);
     Py_XDECREF(self->query_fn);
     Py_XDECREF(self->visit_type);
     Py_XDECREF(self->context_type);
@@ -157,19 +170,30 @@ static void FastContext_dealloc(FastContext *self) {
 
 static int FastContext_init(FastContext *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"trusted", "excluded", "mode", "opt_out", "clients", "client_fn",
-                             "geo_fn", "query_fn", "visit_type", "context_type", "ipv4_type", NULL};
-    PyObject *trusted, *excluded, *opt_out, *clients, *client_fn, *geo_fn, *query_fn;
+                             "geo_fn", "query_fn", "visit_type", "context_type", "ipv4_type", "countries", NULL};
+    PyObject *trusted, *excluded, *opt_out, *clients, *client_fn, *geo_fn, *query_fn, *countries = Py_None;
     PyObject *visit_type, *context_type, *ipv4_type;
     int mode;
     if (self->clients != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "FastContext is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOiUO!OOOO!O!O!", kwlist, &trusted, &excluded, &mode,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOiUO!OOOO!O!O!|O", kwlist, &trusted, &excluded, &mode,
                                      &opt_out, &PyDict_Type, &clients, &client_fn, &geo_fn, &query_fn,
                                      &PyType_Type, &visit_type, &PyType_Type, &context_type,
-                                     &PyType_Type, &ipv4_type))
+                                     &PyType_Type, &ipv4_type, &countries))
         return -1;
+    if (countries != Py_None) {
+        if (!PyArg_ParseTuple(countries, "OO!OO!O;countries: (country_fn, global_nets, global_fn, by_country, "
+                              "country_geo)", &self->country_fn, &PyDict_Type, &self->global_nets,
+                              &self->global_fn, &PyDict_Type, &self->by_country, &self->country_geo))
+            return -1;
+        Py_INCREF(self->country_fn);
+        Py_INCREF(self->global_nets);
+        Py_INCREF(self->global_fn);
+        Py_INCREF(self->by_country);
+        Py_INCREF(self->country_geo);
+    }
     if (mode < MODE_AUTO || mode > MODE_FORWARDED) {
         PyErr_SetString(PyExc_ValueError, "mode must be 0 (auto), 1 (x-forwarded-for) or 2 (forwarded)");
         return -1;
@@ -203,6 +227,65 @@ static PyObject *text_or_none(const Span *span) {
 
 static inline int equals_one(const Span *span) {
     return span->seen && span->len == 1 && span->ptr[0] == '1';
+}
+
+/* "a.b.c.d" (or "a.b.c.0" with zero_last) into buf (16 bytes); returns the length. */
+static Py_ssize_t format_v4(uint32_t addr, int zero_last, char *buf) {
+    Py_ssize_t n = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned part = (shift == 0 && zero_last) ? 0 : (addr >> shift) & 255;
+        if (part >= 100)
+            buf[n++] = (char)('0' + part / 100);
+        if (part >= 10)
+            buf[n++] = (char)('0' + part / 10 % 10);
+        buf[n++] = (char)('0' + part % 10);
+        if (shift)
+            buf[n++] = '.';
+    }
+    return n;
+}
+
+/* geo.GeoLocator.lookup for an IPv4 address without a database: the country from iptocc, for
+ * global addresses only (new reference). */
+static PyObject *country_geo(FastContext *self, uint32_t addr, PyObject *ip) {
+    PyObject *net = PyLong_FromUnsignedLong(addr >> 8), *country = NULL, *geo = NULL;
+    if (net == NULL)
+        return NULL;
+    PyObject *known = PyDict_GetItemWithError(self->global_nets, net);
+    Py_DECREF(net);
+    int global;
+    if (known != NULL) {
+        global = PyObject_IsTrue(known);
+    } else if (PyErr_Occurred()) {
+        return NULL;
+    } else {
+        PyObject *verdict = PyObject_CallOneArg(self->global_fn, ip);
+        if (verdict == NULL)
+            return NULL;
+        global = PyObject_IsTrue(verdict);
+        Py_DECREF(verdict);
+    }
+    if (global < 0)
+        return NULL;
+    if (!global) {
+        country = Py_NewRef(Py_None);
+    } else {
+        char buf[16];
+        PyObject *text = PyUnicode_DecodeASCII(buf, format_v4(addr, 0, buf), NULL);
+        if (text == NULL)
+            return NULL;
+        country = PyObject_CallOneArg(self->country_fn, text);
+        Py_DECREF(text);
+        if (country == NULL)
+            return NULL;
+    }
+    geo = PyDict_GetItemWithError(self->by_country, country);
+    if (geo != NULL)
+        Py_INCREF(geo);
+    else if (!PyErr_Occurred())
+        geo = PyObject_CallOneArg(self->country_geo, country);
+    Py_DECREF(country);
+    return geo;
 }
 
 static PyObject *new_ipv4(FastContext *self, uint32_t addr) {
@@ -315,7 +398,7 @@ static PyObject *FastContext_build(FastContext *self, PyObject *scope) {
         Py_ssize_t nlen = PyBytes_GET_SIZE(name);
         int wanted = -1;
         for (int h = 0; h < H_COUNT; h++) {
-            if ((Py_ssize_t)strlen(WANTED[h]) == nlen && memcmp(WANTED[h], n, (size_t)nlen) == 0) {
+            if (WANTED_LEN[h] == nlen && memcmp(WANTED[h], n, (size_t)nlen) == 0) {
                 wanted = h;
                 break;
             }
@@ -379,11 +462,11 @@ static PyObject *FastContext_build(FastContext *self, PyObject *scope) {
     ip = new_ipv4(self, addr);
     if (ip == NULL)
         goto done;
-    geo = PyObject_CallOneArg(self->geo_fn, ip);
+    geo = self->country_fn != NULL ? country_geo(self, addr, ip) : PyObject_CallOneArg(self->geo_fn, ip);
     if (geo == NULL)
         goto done;
-    truncated = PyUnicode_FromFormat("%u.%u.%u.0", (unsigned)(addr >> 24), (unsigned)((addr >> 16) & 255),
-                                     (unsigned)((addr >> 8) & 255));
+    char dotted[16];
+    truncated = PyUnicode_DecodeASCII(dotted, format_v4(addr, 1, dotted), NULL);
     if (truncated == NULL)
         goto done;
     key = PyTuple_Pack(6, ua, al, purpose, mobile, platform, method);
@@ -470,6 +553,8 @@ PyTypeObject FastContextType = {
 };
 
 int context_init_strings(void) {
+    for (int h = 0; h < H_COUNT; h++)
+        WANTED_LEN[h] = (Py_ssize_t)strlen(WANTED[h]);
     INTERN(s_headers, "headers");
     INTERN(s_method, "method");
     INTERN(s_path, "path");

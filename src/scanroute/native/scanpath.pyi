@@ -20,6 +20,7 @@ class FastContext:
         visit_type: type,
         context_type: type,
         ipv4_type: type,
+        countries: tuple[Any, ...] | None = None,
     ) -> None: ...
     def build(self, scope: Mapping[str, Any]) -> Any: ...
 
