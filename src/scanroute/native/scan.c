@@ -7,6 +7,9 @@
  *   PlainScan.answer(...)     redirect.handler.ScanHandler.decide for a route with a plan
  *                             (redirect.route.plain_plan: active, no rules, nothing counted,
  *                             no expiry, no coupon, no pass-through, a plain redirect)
+ *   PlainScan.finish(...)     the end of ScanHandler.decide (Location, reply, event) for a
+ *                             recorded redirect without coupon or pass-through that Python
+ *                             decided (rules, counters)
  *
  * tests/native/ compares each with its reference.
  */
@@ -161,7 +164,8 @@ enum { C_VISIT, C_METHOD, C_PATH, C_SLUG, C_UA, C_IP, C_IP_TRUNCATED, C_AGENT, C
        C_REFUSED, C_OPTED_OUT, C_QUERY, C_FIELDS };
 enum { V_LANGUAGES = 3 };
 /* Plan fields, in redirect.route.plain_plan's order. */
-enum { P_WORKSPACE, P_CODE, P_CAMPAIGN, P_PLACEMENT, P_CREATIVE, P_PREFIX, P_SUFFIX, P_PLAIN, P_FIELDS };
+enum { P_WORKSPACE, P_CODE, P_CAMPAIGN, P_PLACEMENT, P_CREATIVE, P_BASE_FIELDS };
+enum { P_PREFIX = P_BASE_FIELDS, P_SUFFIX, P_PLAIN, P_FIELDS };
 
 static void PlainScan_dealloc(PlainScan *self) {
     Py_XDECREF(self->event_type);
@@ -211,16 +215,15 @@ static PyObject *PlainScan_set_day(PlainScan *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* The Location: plan's prefix + id + suffix (or its plain URL when no id is appended). */
-static PyObject *location_of(PyObject *plan, const char *id) {
-    PyObject *prefix = PyTuple_GET_ITEM(plan, P_PREFIX);
+/* The Location: prefix + id + suffix, or plain when prefix is None (no id appended). */
+static PyObject *location_of(PyObject *prefix, PyObject *suffix, PyObject *plain, PyObject *sid) {
     if (prefix == Py_None)
-        return Py_NewRef(PyTuple_GET_ITEM(plan, P_PLAIN));
-    PyObject *sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
-    if (sid == NULL)
+        return Py_NewRef(plain);
+    if (!PyUnicode_Check(prefix) || !PyUnicode_Check(suffix)) {
+        PyErr_SetString(PyExc_TypeError, "the location's prefix and suffix must be str");
         return NULL;
-    PyObject *parts = PyTuple_Pack(3, prefix, sid, PyTuple_GET_ITEM(plan, P_SUFFIX));
-    Py_DECREF(sid);
+    }
+    PyObject *parts = PyTuple_Pack(3, prefix, sid, suffix);
     if (parts == NULL)
         return NULL;
     PyObject *joined = PyUnicode_Join(s_nothing, parts);
@@ -230,6 +233,10 @@ static PyObject *location_of(PyObject *plan, const char *id) {
 
 /* location.encode("latin-1", "replace") */
 static PyObject *latin1(PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "the location must be str");
+        return NULL;
+    }
     if (PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND)
         return PyBytes_FromStringAndSize((const char *)PyUnicode_1BYTE_DATA(text), PyUnicode_GET_LENGTH(text));
     return PyUnicode_AsEncodedString(text, "latin-1", "replace");
@@ -260,77 +267,73 @@ static PyObject *redirect_reply(PlainScan *self, PyObject *location) {
     return reply;
 }
 
-/* The encoded scan event (ScanHandler._event for the default decision of a plain code). */
-static PyObject *event_line(PlainScan *self, PyObject *ctx, PyObject *plan, const char *id, long long now_us,
-                            PyObject *location) {
+/* What the event says about the scan's outcome, besides the context and the code. */
+typedef struct {
+    PyObject *sid;       /* str */
+    long long now_us;
+    PyObject *location;  /* str: dest */
+    PyObject *visitor;   /* str or None */
+    PyObject *returning; /* bool */
+    PyObject *rule;      /* int or None */
+    PyObject *variant;   /* str or None */
+    PyObject *caps;      /* list */
+} Outcome;
+
+/* The encoded scan event: ScanHandler._event of a redirect, in ScanEvent's field order. */
+static PyObject *event_line(PlainScan *self, PyObject *ctx, PyObject *base, const Outcome *out) {
     PyObject *agent = PyTuple_GET_ITEM(ctx, C_AGENT), *bot = PyTuple_GET_ITEM(ctx, C_BOT);
     PyObject *geo = PyTuple_GET_ITEM(ctx, C_GEO), *slug = PyTuple_GET_ITEM(ctx, C_SLUG);
-    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *referer = PyTuple_GET_ITEM(ctx, C_REFERER);
+    PyObject *referer = PyTuple_GET_ITEM(ctx, C_REFERER);
     PyObject *languages = PyTuple_GET_ITEM(PyTuple_GET_ITEM(ctx, C_VISIT), V_LANGUAGES);
     int precise = PyTuple_GET_ITEM(ctx, C_REFUSED) != Py_True;
-    PyObject *owned[14] = {NULL};
+    PyObject *owned[12] = {NULL};
     PyObject *line = NULL;
     int k = 0;
-#define OWN(expr)                    \
-    do {                             \
+#define OWN(expr)                        \
+    do {                                 \
         if ((owned[k] = (expr)) == NULL) \
-            goto done;               \
-        k++;                         \
+            goto done;                   \
+        k++;                             \
     } while (0)
-    OWN(PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS));
-    PyObject *sid = owned[0];
     if (!PyUnicode_Check(slug) || !PyTuple_Check(languages)) {
         PyErr_SetString(PyExc_TypeError, "not a scan context");
-        goto done;
+        return NULL;
     }
     OWN(PyUnicode_GET_LENGTH(slug) > MAX_SLUG_CHARS ? PyUnicode_Substring(slug, 0, MAX_SLUG_CHARS)
                                                     : Py_NewRef(slug));
-    PyObject *short_slug = owned[1];
-    OWN(PyLong_FromLongLong(now_us));
-    PyObject *ts = owned[2];
+    PyObject *short_slug = owned[0];
+    OWN(PyLong_FromLongLong(out->now_us));
+    PyObject *ts = owned[1];
     OWN(PyObject_GetAttr(agent, s_device));
-    PyObject *device = owned[3];
+    PyObject *device = owned[2];
     OWN(PyObject_GetAttr(agent, s_os));
-    PyObject *os = owned[4];
+    PyObject *os = owned[3];
     OWN(PyObject_GetAttr(agent, s_browser));
-    PyObject *browser = owned[5];
+    PyObject *browser = owned[4];
     OWN(PyObject_GetAttr(geo, s_country));
-    PyObject *country = owned[6];
+    PyObject *country = owned[5];
     OWN(precise ? PyObject_GetAttr(geo, s_region) : Py_NewRef(Py_None));
-    PyObject *region = owned[7];
+    PyObject *region = owned[6];
     OWN(precise ? PyObject_GetAttr(geo, s_city) : Py_NewRef(Py_None));
-    PyObject *city = owned[8];
+    PyObject *city = owned[7];
     OWN(precise ? PyObject_GetAttr(geo, s_asn) : Py_NewRef(Py_None));
-    PyObject *asn = owned[9];
+    PyObject *asn = owned[8];
     OWN(PyObject_GetAttr(bot, s_is_bot));
-    PyObject *is_bot = owned[10];
+    PyObject *is_bot = owned[9];
     OWN(PyObject_GetAttr(bot, s_kind));
-    PyObject *bot_kind = owned[11];
+    PyObject *bot_kind = owned[10];
     OWN(referer == Py_None ? Py_NewRef(Py_None) : PyObject_CallOneArg(self->host_fn, referer));
-    PyObject *ref_host = owned[12];
-    if (truncated != Py_None && self->keyed != Py_None) {
-        long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
-        if (ws == -1 && PyErr_Occurred())
-            goto done;
-        OWN(keyed_hash(self->keyed, ws, truncated, PyTuple_GET_ITEM(ctx, C_UA)));
-    } else {
-        OWN(Py_NewRef(Py_None));
-    }
-    PyObject *visitor = owned[13];
-    PyObject *caps = PyList_New(0);
-    if (caps == NULL)
-        goto done;
+    PyObject *ref_host = owned[11];
     PyObject *lang = PyTuple_GET_SIZE(languages) ? PyTuple_GET_ITEM(languages, 0) : Py_None;
-    /* ScanEvent's fields, in order (see capture/event.py) */
     PyObject *args[] = {
-        sid, PyTuple_GET_ITEM(plan, P_WORKSPACE), short_slug, ts, s_redirect,
-        PyTuple_GET_ITEM(plan, P_CODE), location, Py_None /* rule */, Py_None /* variant */,
-        PyTuple_GET_ITEM(plan, P_CAMPAIGN), PyTuple_GET_ITEM(plan, P_PLACEMENT), PyTuple_GET_ITEM(plan, P_CREATIVE),
-        device, os, browser, lang, country, region, city, asn, truncated, visitor, Py_False /* returning */,
-        is_bot, bot_kind, ref_host, PyTuple_GET_ITEM(ctx, C_REFUSED), caps, Py_None /* coupon */,
+        out->sid, PyTuple_GET_ITEM(base, P_WORKSPACE), short_slug, ts, s_redirect,
+        PyTuple_GET_ITEM(base, P_CODE), out->location, out->rule, out->variant,
+        PyTuple_GET_ITEM(base, P_CAMPAIGN), PyTuple_GET_ITEM(base, P_PLACEMENT), PyTuple_GET_ITEM(base, P_CREATIVE),
+        device, os, browser, lang, country, region, city, asn, PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED),
+        out->visitor, out->returning, is_bot, bot_kind, ref_host, PyTuple_GET_ITEM(ctx, C_REFUSED), out->caps,
+        Py_None /* coupon: codes that issue them take the Python path */,
     };
     PyObject *event = PyObject_Vectorcall(self->event_type, args, sizeof(args) / sizeof(args[0]), NULL);
-    Py_DECREF(caps);
     if (event != NULL) {
         line = PyObject_CallOneArg(self->encode, event);
         Py_DECREF(event);
@@ -342,6 +345,31 @@ done:
 #undef OWN
 }
 
+static int check_context(PlainScan *self, PyObject *ctx, PyObject *base, Py_ssize_t base_fields) {
+    if (Py_TYPE(ctx) != (PyTypeObject *)self->context_type || PyTuple_GET_SIZE(ctx) != C_FIELDS ||
+        !PyTuple_CheckExact(base) || PyTuple_GET_SIZE(base) != base_fields) {
+        PyErr_SetString(PyExc_TypeError, "needs a ScanContext and the route's plan (see scan.c)");
+        return -1;
+    }
+    return 0;
+}
+
+/* (reply, line) of a redirect to location that is recorded (line None otherwise). */
+static PyObject *reply_and_line(PlainScan *self, PyObject *ctx, PyObject *base, const Outcome *out, int record) {
+    PyObject *reply = redirect_reply(self, out->location);
+    if (reply == NULL)
+        return NULL;
+    PyObject *line = record ? event_line(self, ctx, base, out) : Py_NewRef(Py_None);
+    if (line == NULL) {
+        Py_DECREF(reply);
+        return NULL;
+    }
+    PyObject *answer = PyTuple_Pack(2, reply, line);
+    Py_DECREF(reply);
+    Py_DECREF(line);
+    return answer;
+}
+
 static PyObject *PlainScan_answer(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "answer(ctx, plan, head)");
@@ -349,13 +377,8 @@ static PyObject *PlainScan_answer(PlainScan *self, PyObject *const *args, Py_ssi
     }
     PyObject *ctx = args[0], *plan = args[1];
     int head = PyObject_IsTrue(args[2]);
-    if (head < 0)
+    if (head < 0 || check_context(self, ctx, plan, P_FIELDS) < 0)
         return NULL;
-    if (Py_TYPE(ctx) != (PyTypeObject *)self->context_type || PyTuple_GET_SIZE(ctx) != C_FIELDS ||
-        !PyTuple_CheckExact(plan) || PyTuple_GET_SIZE(plan) != P_FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "answer() needs a ScanContext and a plain_plan tuple");
-        return NULL;
-    }
     char id[SCAN_ID_CHARS];
     long long now_us;
     if (scan_id(id, &now_us) < 0)
@@ -363,27 +386,69 @@ static PyObject *PlainScan_answer(PlainScan *self, PyObject *const *args, Py_ssi
     int record = !head && PyTuple_GET_ITEM(ctx, C_OPTED_OUT) != Py_True;
     if (record && (now_us < self->day_start || now_us >= self->day_end))
         Py_RETURN_NONE; /* another UTC day: the caller takes its salt and answers this one */
-    PyObject *location = location_of(plan, id);
-    if (location == NULL)
+    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *answer = NULL, *caps = NULL;
+    Outcome out = {.now_us = now_us, .visitor = NULL, .returning = Py_False, .rule = Py_None, .variant = Py_None};
+    out.sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
+    if (out.sid == NULL)
         return NULL;
-    PyObject *reply = redirect_reply(self, location);
-    PyObject *line = NULL;
-    if (reply != NULL && record)
-        line = event_line(self, ctx, plan, id, now_us, location);
-    Py_DECREF(location);
-    if (reply == NULL || (record && line == NULL)) {
-        Py_XDECREF(reply);
+    out.location = location_of(PyTuple_GET_ITEM(plan, P_PREFIX), PyTuple_GET_ITEM(plan, P_SUFFIX),
+                               PyTuple_GET_ITEM(plan, P_PLAIN), out.sid);
+    if (out.location == NULL)
+        goto done;
+    if (record && truncated != Py_None && self->keyed != Py_None) {
+        long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
+        if (ws == -1 && PyErr_Occurred())
+            goto done;
+        out.visitor = keyed_hash(self->keyed, ws, truncated, PyTuple_GET_ITEM(ctx, C_UA));
+        if (out.visitor == NULL)
+            goto done;
+    } else {
+        out.visitor = Py_NewRef(Py_None);
+    }
+    if ((caps = PyList_New(0)) == NULL)
+        goto done;
+    out.caps = caps;
+    answer = reply_and_line(self, ctx, plan, &out, record);
+done:
+    Py_DECREF(out.sid);
+    Py_XDECREF(out.location);
+    Py_XDECREF(out.visitor);
+    Py_XDECREF(caps);
+    return answer;
+}
+
+static PyObject *PlainScan_finish(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, "
+                                         "returning, rule, variant, caps)");
         return NULL;
     }
-    PyObject *answer = PyTuple_Pack(2, reply, record ? line : Py_None);
-    Py_DECREF(reply);
-    Py_XDECREF(line);
+    PyObject *ctx = args[0], *base = args[1];
+    if (check_context(self, ctx, base, P_BASE_FIELDS) < 0)
+        return NULL;
+    if (!PyUnicode_Check(args[5]) || !PyBool_Check(args[8]) || !PyList_Check(args[11])) {
+        PyErr_SetString(PyExc_TypeError, "scan_id must be str, returning bool, caps a list");
+        return NULL;
+    }
+    Outcome out = {.sid = args[5], .visitor = args[7], .returning = args[8], .rule = args[9],
+                   .variant = args[10], .caps = args[11]};
+    out.now_us = PyLong_AsLongLong(args[6]);
+    if (out.now_us == -1 && PyErr_Occurred())
+        return NULL;
+    out.location = location_of(args[2], args[3], args[4], out.sid);
+    if (out.location == NULL)
+        return NULL;
+    PyObject *answer = reply_and_line(self, ctx, base, &out, 1);
+    Py_DECREF(out.location);
     return answer;
 }
 
 static PyMethodDef PlainScan_methods[] = {
     {"answer", (PyCFunction)(void (*)(void))PlainScan_answer, METH_FASTCALL,
      "answer(ctx, plan, head) -> (Reply, line | None) | None: None when the UTC day changed."},
+    {"finish", (PyCFunction)(void (*)(void))PlainScan_finish, METH_FASTCALL,
+     "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, returning, rule, variant, caps) -> "
+     "(Reply, line): a recorded redirect decided in Python."},
     {"set_day", (PyCFunction)PlainScan_set_day, METH_VARARGS,
      "set_day(start_us, end_us, keyed): the UTC day's bounds and its keyed visitor hasher."},
     {NULL, NULL, 0, NULL},

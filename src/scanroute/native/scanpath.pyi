@@ -38,6 +38,21 @@ class PlainScan:
         headers: tuple[tuple[bytes, bytes], ...],
     ) -> None: ...
     def answer(self, ctx: Any, plan: tuple[Any, ...], head: bool) -> Any: ...
+    def finish(
+        self,
+        ctx: Any,
+        base: tuple[Any, ...],
+        prefix: str | None,
+        suffix: str,
+        plain: str,
+        scan_id: str,
+        now_us: int,
+        visitor: str | None,
+        returning: bool,
+        rule: int | None,
+        variant: str | None,
+        caps: list[str],
+    ) -> Any: ...
     def set_day(self, start_us: int, end_us: int, keyed: Any) -> None: ...
 
 def new_scan_id() -> str: ...

@@ -212,14 +212,31 @@ class ScanHandler:
         coupon = None
         if route.issue_coupon and human and COUPON_PARAM not in query_names(decision.destination):
             coupon = new_coupon()  # random, no I/O: stored with the scan by the writer
+        prepared = route.destination(decision.destination)
+        app = decision.kind is DecisionKind.APP and decision.app_url
+        cap_keys: list[str] = []
+        if record:
+            cap_keys = list(decision.cap_keys) if human else []
+            if human and route.scan_limit is not None:
+                cap_keys.append(LIMIT_KEY)
+        counts = cap_keys if human and (cap_keys or route.needs_history) else None
+        variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
+        plain = self._plain
+        if plain is not None and record and coupon is None and not route.forward_query and not app:
+            # the rest of this method for a recorded redirect, compiled (tests/scan/test_plain_answers.py)
+            reply, line = plain.finish(
+                ctx, route.base, prepared.sid_prefix if route.append_scan_id else None, prepared.fragment,
+                prepared.plain, scan_id, now_us, visitor, prior > 0, decision.rule_index, variant, cap_keys,
+            )  # fmt: skip
+            return reply, line, counts
         target = finish(
-            route.destination(decision.destination),
+            prepared,
             scan_id if route.append_scan_id else None,
             passthrough=ctx.query if route.forward_query else None,
             extra={COUPON_PARAM: coupon} if coupon else None,
         )
-        if decision.kind is DecisionKind.APP and decision.app_url:
-            app_url = build_destination(decision.app_url, utm={}, scan_id=None)
+        if app:
+            app_url = build_destination(decision.app_url or "", utm={}, scan_id=None)
             reply = html(
                 200,
                 app_page(app_url, target).encode(),
@@ -230,15 +247,10 @@ class ScanHandler:
             reply = redirect(target, "redirect")
         if not record:
             return reply, None, None
-        cap_keys = list(decision.cap_keys) if human else []
-        if human and route.scan_limit is not None:
-            cap_keys.append(LIMIT_KEY)
-        variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
         event = self._event(
             ctx, route, scan_id, now_us, reply.outcome, target, prior, visitor,
             decision.rule_index, variant, cap_keys, coupon,
         )  # fmt: skip
-        counts = cap_keys if human and (cap_keys or route.needs_history) else None
         return reply, encode_event(event), counts
 
     def _day(self, now_us: int) -> date:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanroute.routing import SCAN_ID_PARAM, DecisionKind, RoutableCode, compile_code, merge_utm
+from scanroute.routing import DecisionKind, RoutableCode, compile_code, merge_utm
 from scanroute.routing.destination import Prepared, prepare
 
 HISTORY_KEYS = frozenset({"visitor", "nth_scan"})
@@ -39,11 +39,16 @@ class Route:
     has_caps: bool
     version: int
     prepared: dict[str, Prepared] = field(default_factory=dict, compare=False, repr=False)
+    base: tuple[Any, ...] = field(init=False, compare=False, repr=False)
+    """What every scan event of the code carries: (workspace, code, campaign, placement, creative)."""
     plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
     """What the compiled answer of a plain code needs (``plain_plan``), ``None`` for others."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "plan", plain_plan(self))  # derived once; the route is immutable
+        # derived once: the route is immutable
+        base = (self.workspace_id, self.code_id, self.campaign_id, self.placement_id, self.creative)
+        object.__setattr__(self, "base", base)
+        object.__setattr__(self, "plan", plain_plan(self))
 
     @property
     def counted(self) -> bool:
@@ -125,16 +130,5 @@ def plain_plan(route: Route) -> tuple[Any, ...] | None:
     ):
         return None
     prepared = route.destination(routable.default.destination)
-    prefix = None
-    if route.append_scan_id and SCAN_ID_PARAM not in prepared.taken:
-        prefix = f"{prepared.head}{prepared.joiner}{SCAN_ID_PARAM}="
-    return (
-        route.workspace_id,
-        route.code_id,
-        route.campaign_id,
-        route.placement_id,
-        route.creative,
-        prefix,
-        prepared.fragment,
-        prepared.plain,
-    )
+    prefix = prepared.sid_prefix if route.append_scan_id else None
+    return (*route.base, prefix, prepared.fragment, prepared.plain)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote_plus, unquote_plus
 
@@ -76,6 +76,8 @@ class Prepared:
     ``head`` is the URL before its fragment with the UTM pairs added, ``joiner`` what goes
     before the next parameter (``?``, ``&`` or nothing), ``taken`` the parameter names already
     present (the URL's own and the UTM ones), ``plain`` the whole URL when a scan adds nothing.
+    ``sid_prefix`` is what goes before the scan id when a scan adds only ``sr_sid`` (``None``
+    when the URL has its own: then the scan goes to ``plain``).
     """
 
     plain: str
@@ -83,6 +85,11 @@ class Prepared:
     joiner: str
     fragment: str
     taken: frozenset[str]
+    sid_prefix: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        prefix = None if SCAN_ID_PARAM in self.taken else f"{self.head}{self.joiner}{SCAN_ID_PARAM}="
+        object.__setattr__(self, "sid_prefix", prefix)  # derived once: the object is immutable
 
 
 def prepare(url: str, utm: Mapping[str, str]) -> Prepared:
