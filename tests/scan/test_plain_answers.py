@@ -288,3 +288,39 @@ async def test_decisions_made_in_python_are_finished_alike(
             if visitor is None and code == "variants":
                 continue  # without a visitor a variant is drawn per scan id: the two may differ
             assert _normalised(reply, line) == _normalised(expected_reply, expected_line), name
+
+
+@pytest.mark.parametrize(
+    "fields", [{}, {"rules": [{"when": {"os": ["Android"]}, "to": "https://example.com/a"}]}]
+)
+async def test_the_visitor_hash_is_the_documented_one(
+    scanner: Scanner, tenant: Tenant, fields: dict[str, Any]
+) -> None:
+    """Whichever path answers, the event's visitor is visitor_hash(today's salt, workspace,
+    truncated address, user agent), computed here independently."""
+    from datetime import UTC, datetime
+
+    from scanroute.capture.privacy import visitor_hash
+
+    scanner.create(tenant.workspace_id, slug="hashed", destination="https://example.com/", **fields)
+    handler, _ = await _route(scanner, "hashed")
+    contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
+    ctx = contexts.build(_scope("hashed", [(b"user-agent", IPHONE.encode())]))
+    handler.quick(ctx)  # the compiled path learns the day
+    answered = handler.quick(ctx)
+    assert answered is not None
+    event = decode_event(answered[1] or b"")
+    salt = handler.salts.current(datetime.now(UTC).date())
+    assert event.visitor == visitor_hash(salt, tenant.workspace_id, "198.51.100.0", IPHONE)
+
+
+async def test_the_keyed_hasher_follows_the_utc_day(scanner: Scanner) -> None:
+    runtime = scanner.app.runtime
+    assert runtime is not None
+    handler = runtime.handler
+    day = 86_400_000_000
+    today = handler._keyed(20_000 * day + 5)
+    assert handler._keyed(20_000 * day + day - 1) is today  # kept for the day
+    tomorrow = handler._keyed(20_001 * day)
+    assert tomorrow is not today
+    assert tomorrow.hexdigest() != today.hexdigest()  # type: ignore[attr-defined]  # another salt

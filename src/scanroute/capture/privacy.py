@@ -36,6 +36,8 @@ __all__ = [
     "expired_days",
     "ip_text",
     "is_excluded",
+    "keyed_hash",
+    "keyed_hash_python",
     "new_salt",
     "normalize_ip",
     "parse_ip",
@@ -143,9 +145,12 @@ def keyed_hash_python(keyed: Any, workspace_id: int, truncated_ip: str, user_age
     return str(h.hexdigest())
 
 
-_keyed_hash: Callable[[Any, int, str, str], str] = (
+keyed_hash: Callable[[Any, int, str, str], str] = (
     scanpath.keyed_hash if scanpath is not None else keyed_hash_python
 )
+"""The visitor hash with a BLAKE2b keyed by the day's salt (``SaltRing.keyed``): a copy of it,
+updated with the length-prefixed fields (see :func:`visitor_hash`); compiled when installed."""
+_keyed_hash = keyed_hash
 
 
 def new_salt() -> bytes:

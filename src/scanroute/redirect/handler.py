@@ -23,7 +23,7 @@ from scanroute.attribution.coupons import COUPON_PARAM, new_coupon
 from scanroute.capture.coalesce import SpoolCoalescer
 from scanroute.capture.context import ScanContext
 from scanroute.capture.event import ScanEvent, encode_event, new_scan_id
-from scanroute.capture.privacy import SaltRing
+from scanroute.capture.privacy import SaltRing, keyed_hash
 from scanroute.capture.spool import Spool
 from scanroute.native import scanpath
 from scanroute.observability import metrics
@@ -88,6 +88,8 @@ class ScanHandler:
         self.appends = SpoolCoalescer(spool)
         self._day_number = -1
         self._today = date(1970, 1, 1)
+        self._keyed_number = -1  # the UTC day (days since the epoch) of _keyed_today
+        self._keyed_today: object = None
         self._plain: scanpath.PlainScan | None = None
         if accelerate and scanpath is not None:
             self._plain = scanpath.PlainScan(
@@ -132,7 +134,16 @@ class ScanHandler:
         """Give the compiled path the current UTC day and its keyed hasher."""
         now_us = time.time_ns() // 1000
         start = now_us - now_us % _DAY_US
-        plain.set_day(start, start + _DAY_US, self.salts.keyed(self._day(now_us)))
+        plain.set_day(start, start + _DAY_US, self._keyed(now_us))
+
+    def _keyed(self, now_us: int) -> object:
+        """BLAKE2b keyed with the salt of ``now_us``'s UTC day (``SaltRing.keyed``), kept for
+        the day: the visitor hash of a scan is a copy of it, updated."""
+        number = now_us // _DAY_US
+        if number != self._keyed_number:
+            self._keyed_today = self.salts.keyed(self._day(now_us))
+            self._keyed_number = number
+        return self._keyed_today
 
     async def answer(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None]:
         """The reply and the spool line of the scan (``None``: nothing to record). The caller
@@ -189,7 +200,7 @@ class ScanHandler:
             line = encode_event(self._event(ctx, None, scan_id, now_us, "not_found")) if record else None
             return html(404, pages.NOT_FOUND, "not_found"), line, None
         if visitor is None and ctx.ip_truncated is not None and not route.counted:
-            visitor = self.salts.hash(self._day(now_us), route.workspace_id, ctx.ip_truncated, ctx.user_agent)
+            visitor = keyed_hash(self._keyed(now_us), route.workspace_id, ctx.ip_truncated, ctx.user_agent)
 
         if route.status != "active":
             return self._closed(ctx, route, scan_id, now_us, visitor, record, "paused", pages.PAUSED, 503)
@@ -202,7 +213,7 @@ class ScanHandler:
         assert routable is not None
         if routable.rules:
             # the visitor hash only matters to routing for sticky variant assignment
-            visit = ctx.with_visitor(visitor).visit if visitor is not None and route.splits else ctx.visit
+            visit = ctx.visit._replace(visitor=visitor) if visitor is not None and route.splits else ctx.visit
             state = RoutingState(prior_scans=prior, cap_used=caps, seed=scan_id)
             decision = resolve(routable, visit, _utc(now_us), state)
             if decision.errors:

@@ -39,21 +39,21 @@ class Route:
     has_caps: bool
     version: int
     prepared: dict[str, Prepared] = field(default_factory=dict, compare=False, repr=False)
+    counted: bool = field(init=False, compare=False, repr=False)
+    """Whether a scan reads or counts something first: visitor history, caps, a scan limit."""
     base: tuple[Any, ...] = field(init=False, compare=False, repr=False)
     """What every scan event of the code carries: (workspace, code, campaign, placement, creative)."""
     plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
     """What the compiled answer of a plain code needs (``plain_plan``), ``None`` for others."""
 
     def __post_init__(self) -> None:
-        # derived once: the route is immutable
+        # derived once: the route is immutable (plain attributes: read on every scan)
+        object.__setattr__(
+            self, "counted", self.needs_history or self.has_caps or self.scan_limit is not None
+        )
         base = (self.workspace_id, self.code_id, self.campaign_id, self.placement_id, self.creative)
         object.__setattr__(self, "base", base)
         object.__setattr__(self, "plan", plain_plan(self))
-
-    @property
-    def counted(self) -> bool:
-        """Whether a scan reads or counts something first: visitor history, caps, a scan limit."""
-        return self.needs_history or self.has_caps or self.scan_limit is not None
 
     def destination(self, url: str) -> Prepared:
         """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
