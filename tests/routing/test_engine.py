@@ -267,7 +267,7 @@ def test_bandit_weights_skip_capped_variants() -> None:
     state = RoutingState(bandit_weights={0: [0.0, 1.0]}, cap_used={})
     rule = {**BANDIT, "variants": [BANDIT["variants"][0], {**BANDIT["variants"][1], "cap": 1}]}
     assert route([rule], Visit(visitor="v"), state=state).variant == 1
-    capped = dataclasses.replace(state, cap_used={"r0v1": 1})
+    capped = state._replace(cap_used={"r0v1": 1})
     assert route([rule], Visit(visitor="v"), state=capped).variant == 0
 
 

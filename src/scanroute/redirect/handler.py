@@ -214,7 +214,7 @@ class ScanHandler:
         if routable.rules:
             # the visitor hash only matters to routing for sticky variant assignment
             visit = ctx.visit._replace(visitor=visitor) if visitor is not None and route.splits else ctx.visit
-            state = RoutingState(prior_scans=prior, cap_used=caps, seed=scan_id)
+            state = RoutingState(prior, caps, scan_id)  # positional: cheaper, on every such scan
             decision = resolve(routable, visit, _utc(now_us), state)
             if decision.errors:
                 metrics.rule_errors.inc(len(decision.errors))

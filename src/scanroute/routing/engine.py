@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from hashlib import blake2b
+from types import MappingProxyType
+from typing import NamedTuple
 
 from scanroute.domain.visit import Visit
 from scanroute.routing.compile import RoutableCode
@@ -29,12 +31,13 @@ from scanroute.routing.rules import Redirect, Rule, Split
 __all__ = ["Decision", "DecisionKind", "RoutingState", "assignment_point", "pick_weighted", "resolve"]
 
 _UNIT = 2.0**-64
+_NO_CAPS: Mapping[str, int] = MappingProxyType({})
 _BELOW_ONE = math.nextafter(1.0, 0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class RoutingState:
-    """What the caller knows about the visitor and the code's counters.
+class RoutingState(NamedTuple):
+    """What the caller knows about the visitor and the code's counters (immutable; a named
+    tuple because the redirect path builds one per scan of a code with rules).
 
     ``prior_scans``: this visitor's earlier scans of this code (0 when unknown or untracked).
     ``cap_used``: uses so far per cap key (``r{i}``, ``r{i}v{j}``, see ``routing.rules``).
@@ -43,7 +46,7 @@ class RoutingState:
     """
 
     prior_scans: int = 0
-    cap_used: Mapping[str, int] = field(default_factory=dict)
+    cap_used: Mapping[str, int] = _NO_CAPS
     seed: str = ""
     bandit_weights: Mapping[int, Sequence[float]] | None = None
 
