@@ -324,3 +324,86 @@ async def test_the_keyed_hasher_follows_the_utc_day(scanner: Scanner) -> None:
     tomorrow = handler._keyed(20_001 * day)
     assert tomorrow is not today
     assert tomorrow.hexdigest() != today.hexdigest()  # type: ignore[attr-defined]  # another salt
+
+
+async def test_the_compiled_first_step(scanner: Scanner, tenant: Tenant) -> None:
+    """``ScanPath.scan``: a plain code's whole answer (counted as a cache hit, moved to the
+    LRU's end, the same as ``quick`` gives); otherwise the context, or ``None`` when declined."""
+    from scanroute.observability import metrics
+
+    scanner.create(
+        tenant.workspace_id, slug="first", destination="https://example.com/f", utm={"source": "qr"}
+    )
+    scanner.create(tenant.workspace_id, slug="other", destination="https://example.com/o")
+    scanner.create(
+        tenant.workspace_id,
+        slug="ruled",
+        destination="https://example.com/r",
+        rules=[{"when": {"os": ["iOS"]}, "to": "https://example.com/ios"}],
+    )
+    runtime = scanner.app.runtime
+    assert runtime is not None
+    scan = runtime.fast_scan
+    assert scan is not None
+    handler = runtime.handler
+    for slug in ("first", "other", "ruled"):
+        await handler.route(slug)  # cached
+    handler._sync_day(handler._plain)  # type: ignore[arg-type]
+    headers = [(b"user-agent", IPHONE.encode())]
+    routes = runtime.cache.routes
+    assert list(routes)[-1] == "ruled"
+    hits = metrics.cache_hits.unlabelled.value
+
+    answered = scan(_scope("first", headers), False)
+    assert type(answered) is tuple
+    assert metrics.cache_hits.unlabelled.value == hits + 1
+    assert list(routes)[-1] == "first"  # most recently used
+    expected = handler.quick(runtime.contexts.build(_scope("first", headers)))
+    assert expected is not None
+    assert _normalised(*answered) == _normalised(*expected)
+    assert metrics.cache_hits.unlabelled.value == hits + 2  # quick's own hit
+
+    head = scan(_scope("first", headers), True)
+    assert type(head) is tuple
+    assert head[1] is None
+
+    for slug in ("ruled", "not-cached"):  # rules, or not in the cache: the context, nothing counted
+        handed = scan(_scope(slug, headers), False)
+        assert isinstance(handed, ScanContext)
+        assert handed.slug == slug
+    assert metrics.cache_hits.unlabelled.value == hits + 3
+    assert list(routes)[-1] == "first"
+    assert scan(_scope("first", headers, client=("::1", 1)), False) is None  # declined: Python builds it
+
+    plain = handler._plain
+    assert plain is not None
+    plain.set_day(0, 1, None)  # another UTC day: the Python path answers (and takes the new salt)
+    assert isinstance(scan(_scope("first", headers), False), ScanContext)
+    assert metrics.cache_hits.unlabelled.value == hits + 3
+
+
+async def test_the_edge_answers_plain_codes_through_the_compiled_step(
+    scanner: Scanner, tenant: Tenant
+) -> None:
+    scanner.create(tenant.workspace_id, slug="edgy", destination="https://example.com/e")
+    runtime = scanner.app.runtime
+    assert runtime is not None
+    calls: list[str] = []
+    scan = runtime.fast_scan
+    assert scan is not None
+
+    def spy(scope: Any, head: bool) -> Any:
+        result = scan(scope, head)
+        calls.append(type(result).__name__)
+        return result
+
+    runtime.fast_scan = spy
+    try:
+        for _ in range(3):
+            response = await scanner.scan("edgy", ua=IPHONE)
+            assert response.status_code == 302
+            assert response.headers["location"].startswith("https://example.com/e?sr_sid=")
+    finally:
+        runtime.fast_scan = scan
+    # not cached yet, then a new UTC day for the compiled path, then answered by it
+    assert calls == ["ScanContext", "ScanContext", "tuple"]

@@ -107,6 +107,7 @@ class ContextBuilder:
         "_agents",
         "_bots",
         "_clients",
+        "_compiled",
         "_excluded",
         "_excludes",
         "_fast",
@@ -144,9 +145,10 @@ class ContextBuilder:
         if proxy_header not in ("auto", "x-forwarded-for", "forwarded"):
             raise ValueError(f"unknown proxy_header {proxy_header!r}")
         self._proxy_header = proxy_header
+        self._compiled: scanpath.FastContext | None = None
         self._fast: Callable[[Mapping[str, Any]], ScanContext | None] | None = None
         if accelerate and scanpath is not None:
-            self._fast = scanpath.FastContext(
+            self._compiled = scanpath.FastContext(
                 trusted=self._trusted.v4,
                 excluded=self._excluded.v4,
                 mode=_PROXY_HEADER_MODES[proxy_header],
@@ -160,12 +162,18 @@ class ContextBuilder:
                 ipv4_type=IPv4Address,
                 # the default set-up (no .mmdb): the compiled path looks the country up itself
                 countries=country_lookup_parts() if type(geo) is GeoLocator and geo.country_only else None,
-            ).build
+            )
+            self._fast = self._compiled.build
 
     @property
     def accelerated(self) -> bool:
         """Whether ordinary requests take the compiled fast path."""
         return self._fast is not None
+
+    @property
+    def compiled(self) -> scanpath.FastContext | None:
+        """The compiled fast path itself (for ``scanpath.ScanPath``), ``None`` without it."""
+        return self._compiled
 
     def build(self, scope: Mapping[str, Any]) -> ScanContext:
         """Build the context of one request. Never raises on malformed input."""

@@ -41,7 +41,7 @@ typedef struct {
     int seen;
 } Span;
 
-typedef struct {
+struct FastContext {
     PyObject_HEAD
     V4Net *trusted;
     Py_ssize_t n_trusted;
@@ -62,7 +62,7 @@ typedef struct {
     PyObject *visit_type;
     PyObject *context_type;
     PyObject *ipv4_type;
-} FastContext;
+};
 
 static PyObject *s_headers, *s_method, *s_path, *s_query_string, *s_client, *s_ip_attr, *s_empty;
 PyObject *s_device, *s_os, *s_browser, *s_country, *s_region, *s_city, *s_asn, *s_is_bot, *s_kind;
@@ -348,7 +348,7 @@ static int client_address(FastContext *self, PyObject *scope, const Span *header
     return 1;
 }
 
-static PyObject *FastContext_build(FastContext *self, PyObject *scope) {
+PyObject *FastContext_build(FastContext *self, PyObject *scope) {
     Span headers[H_COUNT];
     memset(headers, 0, sizeof(headers));
     if (!PyDict_CheckExact(scope))

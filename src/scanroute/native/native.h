@@ -19,6 +19,10 @@ extern PyObject *s_device, *s_os, *s_browser, *s_country, *s_region, *s_city, *s
 
 extern PyTypeObject FastContextType;
 extern PyTypeObject PlainScanType;
+extern PyTypeObject ScanPathType;
+
+typedef struct FastContext FastContext;
+PyObject *FastContext_build(FastContext *self, PyObject *scope);
 
 int context_init_strings(void);
 int scan_init(PyObject *module);

@@ -7,6 +7,8 @@
  *   PlainScan.answer(...)     redirect.handler.ScanHandler.decide for a route with a plan
  *                             (redirect.route.plain_plan: active, no rules, nothing counted,
  *                             no expiry, no coupon, no pass-through, a plain redirect)
+ *   ScanPath.scan(...)        the edge's hot path up to the reply for a plain code: the
+ *                             context, RouteCache.get and PlainScan.answer
  *   PlainScan.finish(...)     the end of ScanHandler.decide (Location, reply, event) for a
  *                             recorded redirect without coupon or pass-through that Python
  *                             decided (rules, counters)
@@ -465,6 +467,123 @@ PyTypeObject PlainScanType = {
     .tp_new = PyType_GenericNew,
 };
 
+/* ---- ScanPath ---------------------------------------------------------------------------- */
+
+/* The edge's first call for GET/HEAD /{slug}: the context (FastContext), the route from the
+ * route cache's dict and, for a plain code, its whole answer (PlainScan.answer), with the cache
+ * hit recorded as RouteCache.get records it. What it cannot finish it hands back. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *context; /* FastContext */
+    PyObject *plain;   /* PlainScan */
+    PyObject *routes;  /* RouteCache.routes: slug -> Route, most recently used last */
+    PyObject *hits;    /* the cache-hit counter (an object with an int ``value``) */
+} ScanPath;
+
+static PyObject *s_plan, *s_value, *s_move_to_end;
+
+static void ScanPath_dealloc(ScanPath *self) {
+    Py_XDECREF(self->context);
+    Py_XDECREF(self->plain);
+    Py_XDECREF(self->routes);
+    Py_XDECREF(self->hits);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int ScanPath_init(ScanPath *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"context", "plain", "routes", "hits", NULL};
+    PyObject *context, *plain, *routes, *hits;
+    if (self->context != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "ScanPath is initialised once");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!O!O", kwlist, &FastContextType, &context, &PlainScanType,
+                                     &plain, &PyDict_Type, &routes, &hits))
+        return -1;
+    self->context = Py_NewRef(context);
+    self->plain = Py_NewRef(plain);
+    self->routes = Py_NewRef(routes);
+    self->hits = Py_NewRef(hits);
+    return 0;
+}
+
+static int count_hit(ScanPath *self, PyObject *slug) {
+    PyObject *moved = PyObject_CallMethodOneArg(self->routes, s_move_to_end, slug);
+    if (moved == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError))
+            return -1;
+        PyErr_Clear(); /* evicted meanwhile by a loading thread: nothing to move */
+    } else {
+        Py_DECREF(moved);
+    }
+    PyObject *value = PyObject_GetAttr(self->hits, s_value);
+    if (value == NULL)
+        return -1;
+    PyObject *one = PyLong_FromLong(1);
+    PyObject *next = one ? PyNumber_Add(value, one) : NULL;
+    Py_DECREF(value);
+    Py_XDECREF(one);
+    if (next == NULL)
+        return -1;
+    int failed = PyObject_SetAttr(self->hits, s_value, next);
+    Py_DECREF(next);
+    return failed;
+}
+
+/* scan(scope, head) -> (Reply, line | None) when answered here; else the ScanContext (None when
+ * FastContext declined the request) for the Python path to go on with. */
+static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan(scope, head)");
+        return NULL;
+    }
+    PyObject *ctx = FastContext_build((FastContext *)self->context, args[0]);
+    if (ctx == NULL || ctx == Py_None)
+        return ctx;
+    PyObject *slug = Py_NewRef(PyTuple_GET_ITEM(ctx, C_SLUG)), *plan = NULL, *answer = NULL;
+    PyObject *route = PyDict_GetItemWithError(self->routes, slug);
+    if (route == NULL) {
+        answer = PyErr_Occurred() ? NULL : Py_NewRef(ctx);
+        goto done;
+    }
+    Py_INCREF(route);
+    plan = PyObject_GetAttr(route, s_plan);
+    Py_DECREF(route);
+    if (plan == NULL || plan == Py_None) {
+        answer = plan == NULL ? NULL : Py_NewRef(ctx);
+        goto done;
+    }
+    PyObject *answer_args[] = {ctx, plan, args[1]};
+    answer = PlainScan_answer((PlainScan *)self->plain, answer_args, 3);
+    if (answer == Py_None) { /* another UTC day: the Python path takes its salt */
+        Py_SETREF(answer, Py_NewRef(ctx));
+    } else if (answer != NULL && count_hit(self, slug) < 0) {
+        Py_CLEAR(answer);
+    }
+done:
+    Py_XDECREF(plan);
+    Py_DECREF(slug);
+    Py_DECREF(ctx);
+    return answer;
+}
+
+static PyMethodDef ScanPath_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))ScanPath_scan, METH_FASTCALL,
+     "scan(scope, head) -> (Reply, line | None) | ScanContext | None (see scan.c)."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject ScanPathType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "scanroute.native.scanpath.ScanPath",
+    .tp_basicsize = sizeof(ScanPath),
+    .tp_dealloc = (destructor)ScanPath_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The edge's compiled first step for a scan (see scan.c).",
+    .tp_methods = ScanPath_methods,
+    .tp_init = (initproc)ScanPath_init,
+    .tp_new = PyType_GenericNew,
+};
+
 static PyMethodDef module_functions[] = {
     {"new_scan_id", (PyCFunction)py_new_scan_id, METH_NOARGS, "new_scan_id() -> str: as capture.event's."},
     {"keyed_hash", (PyCFunction)(void (*)(void))py_keyed_hash, METH_FASTCALL,
@@ -478,6 +597,9 @@ int scan_init(PyObject *module) {
     INTERN(s_hexdigest, "hexdigest");
     INTERN(s_redirect, "redirect");
     INTERN(s_nothing, "");
+    INTERN(s_plan, "plan");
+    INTERN(s_value, "value");
+    INTERN(s_move_to_end, "move_to_end");
     if ((s_location = PyBytes_FromString("location")) == NULL || (s_no_body = PyBytes_FromString("")) == NULL)
         return -1;
     if (pthread_atfork(NULL, NULL, forget_random_bytes) != 0) {

@@ -43,6 +43,11 @@ class LoopCounterFamily(Collector):
             child = self.children[value] = LoopCounter()
         return child
 
+    @property
+    def unlabelled(self) -> LoopCounter:
+        """The unlabelled counter (its ``value`` may be incremented directly, from this thread)."""
+        return self._plain
+
     def inc(self, amount: int = 1) -> None:
         """Add to the unlabelled counter."""
         self._plain.value += amount

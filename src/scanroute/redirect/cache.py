@@ -48,6 +48,12 @@ class RouteCache:
 
     # -- hot path ---------------------------------------------------------------------------
 
+    @property
+    def routes(self) -> OrderedDict[str, Route]:
+        """The cached routes by slug, most recently used last: for the compiled scan path
+        (``scanpath.ScanPath``), which looks routes up and marks its hits as :meth:`get` does."""
+        return self._routes
+
     def get(self, slug: str) -> Route | Literal[False] | None:
         """The cached route, ``None`` when known not to exist, ``False`` when not cached."""
         route = self._routes.get(slug)

@@ -106,6 +106,11 @@ class ScanHandler:
         """Whether scans of plain codes take the compiled path."""
         return self._plain is not None
 
+    @property
+    def compiled(self) -> scanpath.PlainScan | None:
+        """The compiled answer of plain codes (for ``scanpath.ScanPath``), ``None`` without it."""
+        return self._plain
+
     async def route(self, slug: str) -> Route | None:
         """The route for a slug (memory, else the store in a thread)."""
         cached = self.cache.get(slug)

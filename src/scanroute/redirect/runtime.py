@@ -29,6 +29,8 @@ from scanroute.capture.spool import Spool, worker_spool_dir
 from scanroute.capture.stream import StoreSink, StreamConsumer, StreamSink
 from scanroute.capture.tail import StoredTail
 from scanroute.capture.useragent import AgentParser
+from scanroute.native import scanpath
+from scanroute.observability import metrics
 from scanroute.redirect.cache import RouteCache
 from scanroute.redirect.counters import Counters, MemoryCounters
 from scanroute.redirect.handler import ScanHandler
@@ -79,6 +81,7 @@ class ScanRuntime:
                 self.consumer = StreamConsumer(self.redis, f"{prefix}:scans", self.spool.dir.name, writer)
         self.counters = counters or MemoryCounters(db)
         self.handler = ScanHandler(self.cache, self.counters, self.salts, self.spool)
+        self.fast_scan = self._fast_scan()
         self.own_drainer: Drainer | None = None
         self.tail: StoredTail | None = None
         self.drainer: Drainer | StoredTail  # what the live feed hooks onto (``on_stored``)
@@ -102,6 +105,16 @@ class ScanRuntime:
     def channel(self) -> str:
         """Pub/sub channel of code changes."""
         return f"{self.settings.redis_prefix}:codes"
+
+    def _fast_scan(self) -> Callable[[dict[str, Any], bool], Any] | None:
+        """The compiled first step of a scan (``scanpath.ScanPath.scan``): context, route and,
+        for a plain code, the whole answer; ``None`` without the compiled scan path."""
+        context, plain = self.contexts.compiled, self.handler.compiled
+        if scanpath is None or context is None or plain is None:
+            return None
+        return scanpath.ScanPath(
+            context=context, plain=plain, routes=self.cache.routes, hits=metrics.cache_hits.unlabelled
+        ).scan
 
     def publish_change(self, slug: str) -> None:
         """Tell every worker a code changed (best effort: the change-log poll is the backstop)."""

@@ -87,9 +87,14 @@ class Edge:
         head = method == "HEAD"
         handler = runtime.handler
         try:
-            ctx = runtime.contexts.build(scope)
-            answered = handler.quick(ctx, head=head)  # most scans: nothing to await
-            reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
+            fast = runtime.fast_scan  # compiled: context, route, a plain code's whole answer
+            scanned = fast(scope, head) if fast is not None else None
+            if type(scanned) is tuple:
+                reply, line = scanned
+            else:  # the scan's context (None: the compiled path declined the request) or nothing
+                ctx = scanned if scanned is not None else runtime.contexts.build(scope)
+                answered = handler.quick(ctx, head=head)  # most other scans: nothing to await
+                reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
             if line is not None:  # one write per loop iteration, before any of its replies leaves
                 batch = handler.appends.add(line)
                 await yield_once()
