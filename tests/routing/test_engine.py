@@ -349,3 +349,44 @@ def test_pick_weighted_redistributes_by_weight() -> None:
     assert (blocked.count(1), blocked.count(2)) == (2000, 4000)
     assert pick_weighted(0.3, [1.0, 1.0], {0, 1}) is None
     assert pick_weighted(0.999, [0.0, 1.0, 0.0], set()) == 1
+
+
+def test_the_match_context_folds_the_visit_once() -> None:
+    from datetime import datetime
+    from ipaddress import ip_address
+    from zoneinfo import ZoneInfo
+
+    from scanroute.domain.visit import DeviceType
+    from scanroute.routing.conditions import MatchContext
+
+    local = datetime(2026, 12, 5, 22, 47, tzinfo=ZoneInfo("Europe/Berlin"))  # a Saturday
+    visit = Visit(
+        device=DeviceType.TABLET,
+        os="iOS",
+        browser="Mobile Safari",
+        languages=("DE-ch", "en"),
+        country="CH",
+        region="Zürich",
+        city="STRAßE",
+        ip=ip_address("81.2.69.160"),
+        query={"src": "Flyer"},
+    )
+    ctx = MatchContext.build(visit, local, 3)
+    assert type(ctx) is MatchContext
+    assert ctx == MatchContext(
+        device="tablet",
+        os="ios",
+        browser="mobile safari",
+        language="de-ch",
+        country="ch",
+        region="zürich",
+        city="strasse",  # casefold, not lower
+        ip=ip_address("81.2.69.160"),
+        query={"src": "Flyer"},
+        day=local.date(),
+        weekday=5,
+        minute=22 * 60 + 47,
+        prior_scans=3,
+    )
+    empty = MatchContext.build(Visit(), local, 0)
+    assert (empty.os, empty.browser, empty.language, empty.country, empty.region, empty.city) == (None,) * 6

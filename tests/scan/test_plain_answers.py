@@ -407,3 +407,42 @@ async def test_the_edge_answers_plain_codes_through_the_compiled_step(
         runtime.fast_scan = scan
     # not cached yet, then a new UTC day for the compiled path, then answered by it
     assert calls == ["ScanContext", "ScanContext", "tuple"]
+
+
+@pytest.mark.parametrize("salted_yesterday", [True, False])
+async def test_history_codes_hash_with_todays_and_yesterdays_salts(
+    scanner: Scanner, tenant: Tenant, salted_yesterday: bool
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from scanroute.capture.privacy import new_salt, visitor_hash
+
+    scanner.create(
+        tenant.workspace_id,
+        slug="again",
+        destination="https://example.com/",
+        rules=[{"when": {"visitor": "returning"}, "to": "https://example.com/again"}],
+    )
+    handler, _ = await _route(scanner, "again")
+    today = datetime.now(UTC).date()
+    old_salt = new_salt()
+    if salted_yesterday:
+        handler.salts.put(today - timedelta(days=1), old_salt)
+    seen: list[tuple[str, str | None]] = []
+    prior_scans = handler.counters.prior_scans
+
+    async def spy(route: Route, visitor: str, yesterday: str | None) -> int:
+        seen.append((visitor, yesterday))
+        return await prior_scans(route, visitor, yesterday)
+
+    handler.counters.prior_scans = spy  # type: ignore[method-assign]
+    contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
+    await handler.answer(contexts.build(_scope("again", [(b"user-agent", ANDROID.encode())])))
+    today_salt = handler.salts.current(today)
+    expected_yesterday = visitor_hash(old_salt, tenant.workspace_id, "198.51.100.0", ANDROID)
+    assert seen == [
+        (
+            visitor_hash(today_salt, tenant.workspace_id, "198.51.100.0", ANDROID),
+            expected_yesterday if salted_yesterday else None,
+        )
+    ]

@@ -259,6 +259,11 @@ class SaltRing:
         with it; destroyed with the salt)."""
         return self._keyed_by(self.current(day))
 
+    def keyed_previous(self, day: date) -> Any:
+        """:meth:`keyed` for the day before ``day``; ``None`` when it had no salt."""
+        salt = self.previous(day)
+        return None if salt is None else self._keyed_by(salt)
+
     def _keyed_by(self, salt: bytes) -> Any:
         keyed = self._keyed.get(salt)
         if keyed is None:

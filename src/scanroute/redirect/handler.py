@@ -90,6 +90,8 @@ class ScanHandler:
         self._today = date(1970, 1, 1)
         self._keyed_number = -1  # the UTC day (days since the epoch) of _keyed_today
         self._keyed_today: object = None
+        self._previous_number = -1  # the UTC day whose previous day's salt _keyed_yesterday is keyed by
+        self._keyed_yesterday: object = None
         self._plain: scanpath.PlainScan | None = None
         if accelerate and scanpath is not None:
             self._plain = scanpath.PlainScan(
@@ -141,6 +143,14 @@ class ScanHandler:
         start = now_us - now_us % _DAY_US
         plain.set_day(start, start + _DAY_US, self._keyed(now_us))
 
+    def _keyed_previous(self, now_us: int) -> object | None:
+        """:meth:`_keyed` for the day before (``None`` when that day had no salt), kept for the day."""
+        number = now_us // _DAY_US
+        if number != self._previous_number:
+            self._keyed_yesterday = self.salts.keyed_previous(self._day(now_us))
+            self._previous_number = number
+        return self._keyed_yesterday
+
     def _keyed(self, now_us: int) -> object:
         """BLAKE2b keyed with the salt of ``now_us``'s UTC day (``SaltRing.keyed``), kept for
         the day: the visitor hash of a scan is a copy of it, updated."""
@@ -165,14 +175,12 @@ class ScanHandler:
         visitor = yesterday = None
         prior = 0
         if ctx.ip_truncated is not None:
-            today = self._day(now_us)
+            ws, ip, ua = route.workspace_id, ctx.ip_truncated, ctx.user_agent
+            visitor = keyed_hash(self._keyed(now_us), ws, ip, ua)
             if route.needs_history:  # yesterday's hash too: a visitor seen before midnight
-                visitor, yesterday = self.salts.hashes(
-                    today, route.workspace_id, ctx.ip_truncated, ctx.user_agent
-                )
+                previous = self._keyed_previous(now_us)
+                yesterday = keyed_hash(previous, ws, ip, ua) if previous is not None else None
                 prior = await self.counters.prior_scans(route, visitor, yesterday)
-            else:
-                visitor = self.salts.hash(today, route.workspace_id, ctx.ip_truncated, ctx.user_agent)
         caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else _NO_CAPS
         reply, line, cap_keys = self.decide(
             ctx, route, head=head, now_us=now_us, visitor=visitor, prior=prior, caps=caps

@@ -69,25 +69,27 @@ class MatchContext(NamedTuple):
     @classmethod
     def build(cls, visit: Visit, local: datetime, prior_scans: int) -> MatchContext:
         """Normalise ``visit`` once; ``local`` is the scan time already in the code's zone."""
-        return cls(
-            visit.device,  # a StrEnum: equal to, and hashed like, its value
-            _fold(visit.os),
-            _fold(visit.browser),
-            visit.languages[0].lower() if visit.languages else None,
-            _fold(visit.country),
-            _fold(visit.region),
-            _fold(visit.city),
-            visit.ip,
-            visit.query,
-            local.date(),
-            local.weekday(),
-            local.hour * 60 + local.minute,
-            prior_scans,
+        # built on every scan of a code with rules: folds inline, no generated __new__ in between
+        os, browser, country, region, city = visit.os, visit.browser, visit.country, visit.region, visit.city
+        languages = visit.languages
+        return tuple.__new__(
+            cls,
+            (
+                visit.device,  # a StrEnum: equal to, and hashed like, its value
+                os.casefold() if os else None,
+                browser.casefold() if browser else None,
+                languages[0].lower() if languages else None,
+                country.casefold() if country else None,
+                region.casefold() if region else None,
+                city.casefold() if city else None,
+                visit.ip,
+                visit.query,
+                local.date(),
+                local.weekday(),
+                local.hour * 60 + local.minute,
+                prior_scans,
+            ),
         )
-
-
-def _fold(text: str | None) -> str | None:
-    return text.casefold() if text else None
 
 
 class Condition(Protocol):
