@@ -425,7 +425,10 @@ PyObject *FastContext_build(FastContext *self, PyObject *scope) {
         Py_RETURN_NONE;
     }
 
-    // Everything read from the scope is turned into objects before any Python code runs.
+    // Everything read from the scope is turned into objects (or held) before any Python code
+    // runs: the callbacks below could, in principle, change the scope.
+    Py_INCREF(method);
+    Py_INCREF(path);
     PyObject *slug = NULL, *query = NULL, *ip = NULL, *truncated = NULL, *ua = NULL, *al = NULL;
     PyObject *purpose = NULL, *mobile = NULL, *platform = NULL, *referer = NULL, *key = NULL;
     PyObject *geo = NULL, *client = NULL, *visit = NULL, *result = NULL;
@@ -511,6 +514,8 @@ PyObject *FastContext_build(FastContext *self, PyObject *scope) {
                                  refused ? Py_True : Py_False, opted_out ? Py_True : Py_False, query};
     result = named_tuple(self->context_type, context_items, 14);
 done:
+    Py_DECREF(method);
+    Py_DECREF(path);
     Py_XDECREF(slug);
     Py_XDECREF(query);
     Py_XDECREF(ip);
