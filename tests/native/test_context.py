@@ -26,9 +26,8 @@ IPHONE = b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/60
 ANDROID = b"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
 GOOGLEBOT = b"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SCANROUTE_PURE_PYTHON") == "1", reason="installed without the C extension on purpose"
-)
+if os.environ.get("SCANROUTE_PURE_PYTHON") == "1":
+    pytest.skip("installed without the C extension on purpose", allow_module_level=True)
 
 
 def scope(

@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 from scanroute.capture import event, privacy
 from scanroute.native import scanpath
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SCANROUTE_PURE_PYTHON") == "1", reason="installed without the C extension on purpose"
-)
+if os.environ.get("SCANROUTE_PURE_PYTHON") == "1":
+    pytest.skip("installed without the C extension on purpose", allow_module_level=True)
 
 ALPHABET = set("0123456789abcdefghijklmnopqrstuv")
 
