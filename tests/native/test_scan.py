@@ -25,7 +25,7 @@ ALPHABET = set("0123456789abcdefghijklmnopqrstuv")
 def test_the_compiled_versions_are_in_use() -> None:
     assert scanpath is not None
     assert event.new_scan_id is scanpath.new_scan_id
-    assert privacy._keyed_hash is scanpath.keyed_hash
+    assert privacy.keyed_hash is scanpath.keyed_hash
 
 
 def _clock_ms(scan_id: str) -> int:

@@ -133,7 +133,7 @@ def visitor_hash(salt: bytes, workspace_id: int, truncated_ip: str, user_agent: 
 
     The fields are length-prefixed so that no two different inputs share a message.
     """
-    return _keyed_hash(hashlib.blake2b(key=salt, digest_size=16), workspace_id, truncated_ip, user_agent)
+    return keyed_hash(hashlib.blake2b(key=salt, digest_size=16), workspace_id, truncated_ip, user_agent)
 
 
 def keyed_hash_python(keyed: Any, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
@@ -150,7 +150,6 @@ keyed_hash: Callable[[Any, int, str, str], str] = (
 )
 """The visitor hash with a BLAKE2b keyed by the day's salt (``SaltRing.keyed``): a copy of it,
 updated with the length-prefixed fields (see :func:`visitor_hash`); compiled when installed."""
-_keyed_hash = keyed_hash
 
 
 def new_salt() -> bytes:
@@ -197,7 +196,7 @@ class SaltRing:
         self._creator = creator
         self._salts: dict[date, bytes] = dict(salts or {})
         self._missing: set[date] = set()
-        self._keyed: dict[bytes, Any] = {}  # salt → BLAKE2b keyed with it (see _keyed_hash)
+        self._keyed: dict[bytes, Any] = {}  # salt → BLAKE2b keyed with it (see keyed_hash)
         self._lock = threading.Lock()
         for day, salt in self._salts.items():
             _check_salt(day, salt)
@@ -252,7 +251,7 @@ class SaltRing:
 
     def hash(self, day: date, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
         """Today's visitor hash only (what a scan stores; ``hashes`` adds yesterday's)."""
-        return _keyed_hash(self._keyed_by(self.current(day)), workspace_id, truncated_ip, user_agent)
+        return keyed_hash(self._keyed_by(self.current(day)), workspace_id, truncated_ip, user_agent)
 
     def keyed(self, day: date) -> Any:
         """BLAKE2b keyed with the day's salt, to copy per hash (the compiled scan path hashes
@@ -283,7 +282,7 @@ class SaltRing:
         prev_salt = self.previous(day)
         if prev_salt is None:
             return today, None
-        return today, _keyed_hash(self._keyed_by(prev_salt), workspace_id, truncated_ip, user_agent)
+        return today, keyed_hash(self._keyed_by(prev_salt), workspace_id, truncated_ip, user_agent)
 
     def expired(self, day: date, stored: Iterable[date] | None = None) -> list[date]:
         """Days whose salts are older than 48 h on ``day`` and must be destroyed.

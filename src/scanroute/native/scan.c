@@ -3,7 +3,7 @@
  * for everything it declines:
  *
  *   new_scan_id()             capture.event.new_scan_id (the same 24-character format)
- *   keyed_hash(...)           capture.privacy._keyed_hash (the same digest)
+ *   keyed_hash(...)           capture.privacy.keyed_hash_python (the same digest)
  *   PlainScan.answer(...)     redirect.handler.ScanHandler.decide for a route with a plan
  *                             (redirect.route.plain_plan: active, no rules, nothing counted,
  *                             no expiry, no coupon, no pass-through, a plain redirect)
