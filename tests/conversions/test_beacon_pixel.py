@@ -124,9 +124,10 @@ def test_rate_limit() -> None:
 
 
 def test_the_edge_answers_429_past_the_burst(client: TestClient) -> None:
+    limiter = client.app.beacon.limiter  # type: ignore[attr-defined]
+    limiter.rate = 0.0  # no refill meanwhile: on a loaded machine 80 requests may take seconds
     codes = [client.get(f"/t?sid={'0' * 24}").status_code for _ in range(80)]
-    assert codes.count(429) >= 10
-    assert set(codes) == {204, 429}
+    assert codes == [204] * 60 + [429] * 20  # the burst, then refused
 
 
 # -- pixel ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ RULES = [
     {
         "name": "Happy hour",
         "when": {"days": ["sat", "sun"], "time": {"from": "18:00", "to": "23:00"}},
-        "to": "https://example.com/happy-hour",
+        "to": "https://example.com/happy-hour?table=4",  # checked below whichever applies now
     },
 ]
 
