@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanroute.capture import request_text
 from scanroute.capture.bots import BotDetector
 from scanroute.capture.context import ContextBuilder, ScanContext
 from scanroute.capture.useragent import AgentParser
@@ -257,21 +258,8 @@ _hop = st.one_of(
     st.sampled_from(["10.0.0.1", "127.0.0.1", "unknown", "", "[::1]", "1.2.3.4:80", "01.2.3.4", "1.2.3"]),
 )
 _text = st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
-_wanted = [
-    b"user-agent",
-    b"accept-language",
-    b"x-forwarded-for",
-    b"forwarded",
-    b"referer",
-    b"dnt",
-    b"sec-gpc",
-    b"sec-purpose",
-    b"purpose",
-    b"sec-ch-ua-mobile",
-    b"sec-ch-ua-platform",
-    b"host",
-    b"Accept",
-]
+# every header the context reads (the builder's own list), plus one it skips and an upper-case one
+_wanted = [*sorted(request_text._WANTED), b"host", b"Accept"]
 
 
 @st.composite
