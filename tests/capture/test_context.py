@@ -112,16 +112,6 @@ def test_build_fills_every_field(make_builder: BuilderFactory) -> None:
     )
 
 
-def test_with_visitor_returns_an_updated_copy(make_builder: BuilderFactory) -> None:
-    ctx = make_builder().build(scope())
-    hashed = ctx.with_visitor("ab" * 16)
-    assert hashed.visit.visitor == "ab" * 16
-    assert ctx.visit.visitor is None
-    assert hashed.visit.country == ctx.visit.country
-    assert hashed.ip_truncated == ctx.ip_truncated
-    assert hashed.with_visitor(None).visit.visitor is None
-
-
 def test_missing_pieces_have_safe_defaults(make_builder: BuilderFactory) -> None:
     ctx = make_builder().build({"type": "http"})
     assert (ctx.method, ctx.path, ctx.slug, ctx.user_agent) == ("GET", "/", "", "")

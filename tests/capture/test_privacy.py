@@ -17,6 +17,7 @@ from scanroute.capture.privacy import (
     SaltRing,
     expired_days,
     is_excluded,
+    keyed_hash,
     new_salt,
     parse_ip,
     parse_networks,
@@ -85,8 +86,11 @@ def test_visitor_hash_is_the_documented_construction() -> None:
     message = struct.pack(">qI", 7, len(ip.encode())) + ip.encode() + ua.encode()
     expected = hashlib.blake2b(message, key=SALT_A, digest_size=16).hexdigest()
     assert visitor_hash(SALT_A, 7, ip, ua) == expected
-    assert SaltRing(salts={DAY: SALT_A}).hash(DAY, 7, ip, ua) == expected
-    assert SaltRing(salts={DAY: SALT_A}).hashes(DAY + timedelta(days=1), 7, ip, ua)[1] == expected
+    assert keyed_hash(SaltRing(salts={DAY: SALT_A}).keyed(DAY), 7, ip, ua) == expected
+    assert (
+        keyed_hash(SaltRing(salts={DAY: SALT_A}).keyed_previous(DAY + timedelta(days=1)), 7, ip, ua)
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,17 +177,17 @@ def test_salt_ring_previous_none_is_cached_but_put_overrides() -> None:
     assert ring.previous(DAY) == SALT_A
 
 
-def test_hashes_give_continuity_across_midnight() -> None:
+def test_keyed_hashers_give_continuity_across_midnight() -> None:
     ring = SaltRing(salts={DAY: SALT_A})
-    yesterday_hash, none = ring.hashes(DAY, 1, "203.0.113.0", "UA")
-    assert none is None
+    yesterday_hash = keyed_hash(ring.keyed(DAY), 1, "203.0.113.0", "UA")
+    assert ring.keyed_previous(DAY) is None  # no salt the day before
     next_day = DAY + timedelta(days=1)
-    today_hash, previous_hash = ring.hashes(next_day, 1, "203.0.113.0", "UA")
+    today_hash = keyed_hash(ring.keyed(next_day), 1, "203.0.113.0", "UA")
+    previous_hash = keyed_hash(ring.keyed_previous(next_day), 1, "203.0.113.0", "UA")
     assert previous_hash == yesterday_hash  # the same visitor is recognised after midnight
     assert today_hash != yesterday_hash  # but today's identifier is unlinkable without salts
     assert today_hash == visitor_hash(ring.current(next_day), 1, "203.0.113.0", "UA")
-    assert ring.hash(next_day, 1, "203.0.113.0", "UA") == today_hash  # today's alone, the same
-    assert ring.hash(next_day, 2, "203.0.113.0", "UA") != today_hash  # another workspace
+    assert keyed_hash(ring.keyed(next_day), 2, "203.0.113.0", "UA") != today_hash  # another workspace
 
 
 def test_expired_salts_older_than_48h() -> None:
@@ -205,13 +209,13 @@ def test_keyed_hashers_go_with_their_salts() -> None:
     the salt's secret, so it must be destroyed with the salt."""
     old, new = DAY - timedelta(days=2), DAY
     ring = SaltRing(salts={old: SALT_A, new: SALT_B})
-    assert ring.hash(old, 1, "203.0.113.0", "UA") == visitor_hash(SALT_A, 1, "203.0.113.0", "UA")
-    assert ring.hash(new, 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
+    assert keyed_hash(ring.keyed(old), 1, "203.0.113.0", "UA") == visitor_hash(SALT_A, 1, "203.0.113.0", "UA")
+    assert keyed_hash(ring.keyed(new), 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
     keyed = ring._keyed  # private: what memory keeps is the point here
     assert set(keyed) == {SALT_A, SALT_B}
     assert ring.expired(DAY) == [old]
     assert SALT_A not in keyed
-    assert ring.hash(new, 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
+    assert keyed_hash(ring.keyed(new), 1, "203.0.113.0", "UA") == visitor_hash(SALT_B, 1, "203.0.113.0", "UA")
     assert set(keyed) == {SALT_B}
 
 

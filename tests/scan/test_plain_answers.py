@@ -5,6 +5,7 @@ plain code and visitor; and only plain codes get a plan."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 import pytest
@@ -151,7 +152,9 @@ async def test_compiled_and_python_answers_agree(scanner: Scanner, tenant: Tenan
                 assert decode_event(line).city == (None if ctx.tracking_refused or ctx is built else "London")
 
 
-async def test_the_edge_path_uses_the_compiled_answer(scanner: Scanner, tenant: Tenant) -> None:
+async def test_quick_answers_plain_codes_compiled_once_the_day_is_known(
+    scanner: Scanner, tenant: Tenant
+) -> None:
     scanner.create(
         tenant.workspace_id, slug="edge", destination="https://example.com/e", utm={"source": "qr"}
     )
@@ -199,7 +202,7 @@ async def test_a_new_utc_day_is_answered_by_python_and_taken_over(scanner: Scann
     assert route.plan is not None
     contexts = scanner.app.runtime.contexts  # type: ignore[union-attr]
     ctx = contexts.build(_scope("midnight", [(b"user-agent", IPHONE.encode())]))
-    plain.set_day(0, 86_400_000_000, handler.salts.keyed(handler._day(0)))  # 1 January 1970
+    plain.set_day(0, 86_400_000_000, handler.salts.keyed(date(1970, 1, 1)))  # 1 January 1970
     assert plain.answer(ctx, route.plan, False) is None  # its salt is not today's
     head = plain.answer(ctx, route.plan, True)
     assert head is not None  # HEAD records nothing: no salt needed

@@ -7,8 +7,8 @@ full address, before truncation), and the privacy flags (DNT/GPC, opt-out parame
 networks); the text itself is read by ``capture.request_text``. The full address is only for
 routing; ``ip_truncated`` is the only form to persist.
 
-The visitor hash needs the workspace, known only after the slug lookup, so the edge computes it
-later and attaches it with :meth:`ScanContext.with_visitor`.
+The visitor hash needs the workspace, known only after the slug lookup, so the scan handler
+computes it later (``Visit.visitor`` is ``None`` here).
 """
 
 from __future__ import annotations
@@ -84,10 +84,6 @@ class ScanContext(NamedTuple):
     tracking_refused: bool
     opted_out: bool
     query: Mapping[str, str]
-
-    def with_visitor(self, visitor_hash: str | None) -> ScanContext:
-        """A copy whose ``visit.visitor`` is ``visitor_hash`` (the edge computes it later)."""
-        return self._replace(visit=self.visit._replace(visitor=visitor_hash))
 
 
 class ContextBuilder:

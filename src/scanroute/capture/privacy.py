@@ -249,17 +249,14 @@ class SaltRing:
             self._salts[prev] = salt
             return salt
 
-    def hash(self, day: date, workspace_id: int, truncated_ip: str, user_agent: str) -> str:
-        """Today's visitor hash only (what a scan stores; ``hashes`` adds yesterday's)."""
-        return keyed_hash(self._keyed_by(self.current(day)), workspace_id, truncated_ip, user_agent)
-
     def keyed(self, day: date) -> Any:
-        """BLAKE2b keyed with the day's salt, to copy per hash (the compiled scan path hashes
-        with it; destroyed with the salt)."""
+        """BLAKE2b keyed with the day's salt: the day's visitor hashes are ``keyed_hash`` of it
+        (destroyed with the salt)."""
         return self._keyed_by(self.current(day))
 
     def keyed_previous(self, day: date) -> Any:
-        """:meth:`keyed` for the day before ``day``; ``None`` when it had no salt."""
+        """:meth:`keyed` for the day before ``day``; ``None`` when it had no salt. Hashing with
+        it too recognises a visitor across midnight."""
         salt = self.previous(day)
         return None if salt is None else self._keyed_by(salt)
 
@@ -270,19 +267,6 @@ class SaltRing:
                 self._keyed.clear()
             keyed = self._keyed[salt] = hashlib.blake2b(key=salt, digest_size=16)
         return keyed
-
-    def hashes(
-        self, day: date, workspace_id: int, truncated_ip: str, user_agent: str
-    ) -> tuple[str, str | None]:
-        """Today's visitor hash and yesterday's (``None`` without a previous salt).
-
-        Yesterday's hash lets a caller recognise a visitor across midnight.
-        """
-        today = self.hash(day, workspace_id, truncated_ip, user_agent)
-        prev_salt = self.previous(day)
-        if prev_salt is None:
-            return today, None
-        return today, keyed_hash(self._keyed_by(prev_salt), workspace_id, truncated_ip, user_agent)
 
     def expired(self, day: date, stored: Iterable[date] | None = None) -> list[date]:
         """Days whose salts are older than 48 h on ``day`` and must be destroyed.

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -86,8 +86,6 @@ class ScanHandler:
         self.counters = counters
         self.salts = salts
         self.appends = SpoolCoalescer(spool)
-        self._day_number = -1
-        self._today = date(1970, 1, 1)
         self._keyed_number = -1  # the UTC day (days since the epoch) of _keyed_today
         self._keyed_today: object = None
         self._previous_number = -1  # the UTC day whose previous day's salt _keyed_yesterday is keyed by
@@ -147,7 +145,7 @@ class ScanHandler:
         """:meth:`_keyed` for the day before (``None`` when that day had no salt), kept for the day."""
         number = now_us // _DAY_US
         if number != self._previous_number:
-            self._keyed_yesterday = self.salts.keyed_previous(self._day(now_us))
+            self._keyed_yesterday = self.salts.keyed_previous(_utc(now_us).date())
             self._previous_number = number
         return self._keyed_yesterday
 
@@ -156,7 +154,7 @@ class ScanHandler:
         the day: the visitor hash of a scan is a copy of it, updated."""
         number = now_us // _DAY_US
         if number != self._keyed_number:
-            self._keyed_today = self.salts.keyed(self._day(now_us))
+            self._keyed_today = self.salts.keyed(_utc(now_us).date())
             self._keyed_number = number
         return self._keyed_today
 
@@ -276,14 +274,6 @@ class ScanHandler:
             decision.rule_index, variant, cap_keys, coupon,
         )  # fmt: skip
         return reply, encode_event(event), counts
-
-    def _day(self, now_us: int) -> date:
-        """The UTC day of ``now_us`` (the salts' day), remembered while it lasts."""
-        number = now_us // _DAY_US
-        if number != self._day_number:
-            self._today = _utc(now_us).date()
-            self._day_number = number
-        return self._today
 
     def _closed(
         self,

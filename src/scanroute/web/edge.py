@@ -91,8 +91,13 @@ class Edge:
             scanned = fast(scope, head) if fast is not None else None
             if type(scanned) is tuple:
                 reply, line = scanned
-            else:  # the scan's context (None: the compiled path declined the request) or nothing
-                ctx = scanned if scanned is not None else runtime.contexts.build(scope)
+            else:  # the scan's context; None: declined by the compiled path (or there is none)
+                if scanned is not None:
+                    ctx = scanned
+                elif fast is not None:
+                    ctx = runtime.contexts.build_python(scope)  # not the compiled attempt again
+                else:
+                    ctx = runtime.contexts.build(scope)
                 answered = handler.quick(ctx, head=head)  # most other scans: nothing to await
                 reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
             if line is not None:  # one write per loop iteration, before any of its replies leaves
