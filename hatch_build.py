@@ -18,7 +18,14 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 NATIVE = "src/scanroute/native"
-EXTENSIONS = {"scanroute.native.scanpath": [f"{NATIVE}/context.c", f"{NATIVE}/scan.c", f"{NATIVE}/module.c"]}
+EXTENSIONS = {
+    "scanroute.native.scanpath": [
+        f"{NATIVE}/context.c",
+        f"{NATIVE}/scan.c",
+        f"{NATIVE}/rules.c",
+        f"{NATIVE}/module.c",
+    ]
+}
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]

@@ -370,19 +370,25 @@ async def test_the_compiled_first_step(scanner: Scanner, tenant: Tenant) -> None
     assert type(head) is tuple
     assert head[1] is None
 
-    for slug in ("ruled", "not-cached"):  # rules, or not in the cache: the context, nothing counted
-        handed = scan(_scope(slug, headers), False)
-        assert isinstance(handed, ScanContext)
-        assert handed.slug == slug
-    assert metrics.cache_hits.unlabelled.value == hits + 3
-    assert list(routes)[-1] == "first"
+    ruled = scan(_scope("ruled", headers), False)  # plain but for its rules: answered whole
+    assert type(ruled) is tuple
+    assert dict(ruled[0].headers)[b"location"].startswith(b"https://example.com/ios?sr_sid=")
+    assert metrics.cache_hits.unlabelled.value == hits + 4
+    assert list(routes)[-1] == "ruled"
+
+    handed = scan(_scope("not-cached", headers), False)  # not in the cache: the context, nothing counted
+    assert isinstance(handed, ScanContext)
+    assert handed.slug == "not-cached"
+    assert metrics.cache_hits.unlabelled.value == hits + 4
+    assert list(routes)[-1] == "ruled"
     assert scan(_scope("first", headers, client=("::1", 1)), False) is None  # declined: Python builds it
 
     plain = handler._plain
     assert plain is not None
     plain.set_day(0, 1, None)  # another UTC day: the Python path answers (and takes the new salt)
-    assert isinstance(scan(_scope("first", headers), False), ScanContext)
-    assert metrics.cache_hits.unlabelled.value == hits + 3
+    for slug in ("first", "ruled"):
+        assert isinstance(scan(_scope(slug, headers), False), ScanContext)
+    assert metrics.cache_hits.unlabelled.value == hits + 4
 
 
 async def test_the_edge_answers_plain_codes_through_the_compiled_step(

@@ -20,12 +20,16 @@ extern PyObject *s_device, *s_os, *s_browser, *s_country, *s_region, *s_city, *s
 extern PyTypeObject FastContextType;
 extern PyTypeObject PlainScanType;
 extern PyTypeObject ScanPathType;
+extern PyTypeObject RulesType;
 
 typedef struct FastContext FastContext;
 PyObject *FastContext_build(FastContext *self, PyObject *scope);
 
 int context_init_strings(void);
 int scan_init(PyObject *module);
+int rules_init_strings(void);
+Py_ssize_t rules_pick(PyObject *rules, PyObject *visit, long long now_us, long long prior, PyObject *caps,
+                      PyObject *subject);
 
 /* An instance of the tuple subclass cls (a NamedTuple) holding items, as tuple.__new__(cls,
  * items) makes it, without an intermediate tuple. Items are borrowed (new references taken). */

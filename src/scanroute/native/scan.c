@@ -9,6 +9,8 @@
  *                             no expiry, no coupon, no pass-through, a plain redirect)
  *   ScanPath.scan(...)        the edge's hot path up to the reply for a plain code: the
  *                             context, RouteCache.get and PlainScan.answer
+ *   PlainScan.answer_rules    the same for a code that is plain but for its rules
+ *                             (redirect.route.rule_plan), routed by rules.c's Rules
  *   PlainScan.finish(...)     the end of ScanHandler.decide (Location, reply, event) for a
  *                             recorded redirect without coupon or pass-through that Python
  *                             decided (rules, counters)
@@ -29,6 +31,8 @@ static const char ALPHABET[] = "0123456789abcdefghijklmnopqrstuv"; /* base32hex,
 static unsigned char random_bytes[RANDOM_BYTES];
 static size_t random_pos = RANDOM_BYTES;
 
+static PyObject *empty_caps; /* the caps of a code that counts nothing: {} (never changed) */
+static PyObject *s_rule_plan;
 static PyObject *s_copy, *s_update, *s_hexdigest, *s_redirect, *s_location, *s_no_body, *s_nothing;
 
 /* A forked child must not hand out its parent's ids. */
@@ -419,6 +423,91 @@ done:
     return answer;
 }
 
+/* Rule plan fields, in redirect.route.rule_plan's order (the base first); an outcome's fields. */
+enum { R_RULES = P_BASE_FIELDS, R_OUTCOMES, R_FIELDS };
+enum { O_PREFIX, O_SUFFIX, O_PLAIN, O_RULE, O_VARIANT, O_FIELDS };
+enum { V_VISITOR = 9 };
+
+/* answer_rules(ctx, rule_plan, head): the whole answer to a scan of a code that is plain but for
+ * its rules; None when the UTC day changed (the caller takes its salt), False when Python must
+ * decide (Rules.pick declined, or the outcome is an app page). */
+static PyObject *PlainScan_answer_rules(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "answer_rules(ctx, rule_plan, head)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *plan = args[1];
+    int head = PyObject_IsTrue(args[2]);
+    if (head < 0 || check_context(self, ctx, plan, R_FIELDS) < 0)
+        return NULL;
+    PyObject *rules = PyTuple_GET_ITEM(plan, R_RULES), *outcomes = PyTuple_GET_ITEM(plan, R_OUTCOMES);
+    if (Py_TYPE(rules) != &RulesType || !PyTuple_Check(outcomes)) {
+        PyErr_SetString(PyExc_TypeError, "not a rule plan (see redirect.route.rule_plan)");
+        return NULL;
+    }
+    char id[SCAN_ID_CHARS];
+    long long now_us;
+    if (scan_id(id, &now_us) < 0)
+        return NULL;
+    if (now_us < self->day_start || now_us >= self->day_end)
+        Py_RETURN_NONE; /* another UTC day: the visitor hash (sticky variants) needs its salt */
+    int record = !head && PyTuple_GET_ITEM(ctx, C_OPTED_OUT) != Py_True;
+    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *visit = PyTuple_GET_ITEM(ctx, C_VISIT);
+    PyObject *answer = NULL, *caps = NULL;
+    Outcome out = {.now_us = now_us, .visitor = NULL, .location = NULL, .returning = Py_False};
+    out.sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
+    if (out.sid == NULL)
+        return NULL;
+    if (truncated != Py_None && self->keyed != Py_None) {
+        long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
+        if (ws == -1 && PyErr_Occurred())
+            goto done;
+        out.visitor = keyed_hash(self->keyed, ws, truncated, PyTuple_GET_ITEM(ctx, C_UA));
+        if (out.visitor == NULL)
+            goto done;
+    } else {
+        out.visitor = Py_NewRef(Py_None);
+    }
+    if (!PyTuple_Check(visit) || PyTuple_GET_SIZE(visit) <= V_VISITOR) {
+        PyErr_SetString(PyExc_TypeError, "not a scan context");
+        goto done;
+    }
+    PyObject *subject = out.visitor; /* engine._assign: visit.visitor or the scan id */
+    if (subject == Py_None) {
+        subject = PyTuple_GET_ITEM(visit, V_VISITOR);
+        int truthy = subject == Py_None ? 0 : PyObject_IsTrue(subject);
+        if (truthy < 0)
+            goto done;
+        if (!truthy || !PyUnicode_Check(subject))
+            subject = out.sid;
+    }
+    Py_ssize_t chosen = rules_pick(rules, visit, now_us, 0, empty_caps, subject);
+    PyObject *outcome = chosen >= 0 && chosen < PyTuple_GET_SIZE(outcomes) ? PyTuple_GET_ITEM(outcomes, chosen)
+                                                                            : Py_None;
+    if (outcome == Py_None) {
+        answer = Py_NewRef(Py_False);
+        goto done;
+    }
+    if (!PyTuple_Check(outcome) || PyTuple_GET_SIZE(outcome) != O_FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "not a rule plan's outcome");
+        goto done;
+    }
+    out.rule = PyTuple_GET_ITEM(outcome, O_RULE);
+    out.variant = PyTuple_GET_ITEM(outcome, O_VARIANT);
+    out.location = location_of(PyTuple_GET_ITEM(outcome, O_PREFIX), PyTuple_GET_ITEM(outcome, O_SUFFIX),
+                               PyTuple_GET_ITEM(outcome, O_PLAIN), out.sid);
+    if (out.location == NULL || (caps = PyList_New(0)) == NULL)
+        goto done;
+    out.caps = caps;
+    answer = reply_and_line(self, ctx, plan, &out, record);
+done:
+    Py_DECREF(out.sid);
+    Py_XDECREF(out.location);
+    Py_XDECREF(out.visitor);
+    Py_XDECREF(caps);
+    return answer;
+}
+
 static PyObject *PlainScan_finish(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 12) {
         PyErr_SetString(PyExc_TypeError, "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, "
@@ -448,6 +537,9 @@ static PyObject *PlainScan_finish(PlainScan *self, PyObject *const *args, Py_ssi
 static PyMethodDef PlainScan_methods[] = {
     {"answer", (PyCFunction)(void (*)(void))PlainScan_answer, METH_FASTCALL,
      "answer(ctx, plan, head) -> (Reply, line | None) | None: None when the UTC day changed."},
+    {"answer_rules", (PyCFunction)(void (*)(void))PlainScan_answer_rules, METH_FASTCALL,
+     "answer_rules(ctx, rule_plan, head) -> (Reply, line | None) | None | False: None when the UTC day changed, "
+     "False when Python decides."},
     {"finish", (PyCFunction)(void (*)(void))PlainScan_finish, METH_FASTCALL,
      "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, returning, rule, variant, caps) -> "
      "(Reply, line): a recorded redirect decided in Python."},
@@ -530,8 +622,9 @@ static int count_hit(ScanPath *self, PyObject *slug) {
     return failed;
 }
 
-/* scan(scope, head) -> (Reply, line | None) when answered here; else the ScanContext (None when
- * FastContext declined the request) for the Python path to go on with. */
+/* scan(scope, head) -> (Reply, line | None) when answered here (a plain code, or a code plain but
+ * for its rules); else the ScanContext (None when FastContext declined the request) for the
+ * Python path to go on with. */
 static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "scan(scope, head)");
@@ -548,14 +641,20 @@ static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t
     }
     Py_INCREF(route);
     plan = PyObject_GetAttr(route, s_plan);
+    int rules = 0;
+    if (plan == Py_None) { /* a code with rules, maybe */
+        Py_SETREF(plan, PyObject_GetAttr(route, s_rule_plan));
+        rules = 1;
+    }
     Py_DECREF(route);
     if (plan == NULL || plan == Py_None) {
         answer = plan == NULL ? NULL : Py_NewRef(ctx);
         goto done;
     }
     PyObject *answer_args[] = {ctx, plan, args[1]};
-    answer = PlainScan_answer((PlainScan *)self->plain, answer_args, 3);
-    if (answer == Py_None) { /* another UTC day: the Python path takes its salt */
+    answer = rules ? PlainScan_answer_rules((PlainScan *)self->plain, answer_args, 3)
+                   : PlainScan_answer((PlainScan *)self->plain, answer_args, 3);
+    if (answer == Py_None || answer == Py_False) { /* the Python path goes on (with the day's salt) */
         Py_SETREF(answer, Py_NewRef(ctx));
     } else if (answer != NULL && count_hit(self, slug) < 0) {
         Py_CLEAR(answer);
@@ -598,6 +697,9 @@ int scan_init(PyObject *module) {
     INTERN(s_redirect, "redirect");
     INTERN(s_nothing, "");
     INTERN(s_plan, "plan");
+    INTERN(s_rule_plan, "rule_plan");
+    if ((empty_caps = PyDict_New()) == NULL)
+        return -1;
     INTERN(s_value, "value");
     INTERN(s_move_to_end, "move_to_end");
     if ((s_location = PyBytes_FromString("location")) == NULL || (s_no_body = PyBytes_FromString("")) == NULL)

@@ -53,7 +53,23 @@ class PlainScan:
         variant: str | None,
         caps: list[str],
     ) -> Any: ...
+    def answer_rules(self, ctx: Any, rule_plan: tuple[Any, ...], head: bool) -> Any: ...
     def set_day(self, start_us: int, end_us: int, keyed: Any) -> None: ...
+
+class Rules:
+    """A code's rules lowered by ``routing.program.lower``; ``pick`` mirrors ``engine.resolve``."""
+
+    def __init__(
+        self,
+        *,
+        program: tuple[Any, ...],
+        offset_fn: Callable[[int], int],
+        point_fn: Callable[[bytes, str], float],
+        ipv4_type: type,
+    ) -> None: ...
+    def pick(
+        self, visit: Any, now_us: int, prior: int, caps: Mapping[str, int], subject: str
+    ) -> int | None: ...
 
 class ScanPath:
     """The edge's compiled first step: context, route, and a plain code's whole answer."""

@@ -80,8 +80,9 @@ class ScanHandler:
     def __init__(
         self, cache: RouteCache, counters: Counters, salts: SaltRing, spool: Spool, *, accelerate: bool = True
     ) -> None:
-        """``accelerate``: answer scans of plain codes with the compiled ``PlainScan`` when it
-        is installed (same replies and events as :meth:`decide`)."""
+        """``accelerate``: answer scans with the compiled parts of ``scanroute.native`` when they
+        are installed (``PlainScan`` for codes plain but for their rules, ``Rules`` for rules;
+        the same replies and events as the Python path of :meth:`decide`)."""
         self.cache = cache
         self.counters = counters
         self.salts = salts
@@ -91,6 +92,7 @@ class ScanHandler:
         self._previous_number = -1  # the UTC day whose previous day's salt _keyed_yesterday is keyed by
         self._keyed_yesterday: object = None
         self._plain: scanpath.PlainScan | None = None
+        self._synced_until = 0  # the end (UTC µs) of the day the compiled path was given
         if accelerate and scanpath is not None:
             self._plain = scanpath.PlainScan(
                 event_type=ScanEvent,
@@ -118,19 +120,30 @@ class ScanHandler:
             return cached
         return await asyncio.to_thread(self.cache.load, slug)
 
-    def quick(self, ctx: ScanContext, *, head: bool = False) -> tuple[Reply, bytes | None] | None:
+    def quick(
+        self, ctx: ScanContext, *, head: bool = False, tried: bool = False
+    ) -> tuple[Reply, bytes | None] | None:
         """``answer`` without a coroutine when nothing needs awaiting: the route is in memory and
-        keeps no visitor history, caps or scan limit (most codes). ``None`` otherwise."""
+        keeps no visitor history, caps or scan limit (most codes). ``None`` otherwise.
+
+        ``tried``: the compiled ``ScanPath.scan`` already tried this scan and handed it back."""
         route = self.cache.get(ctx.slug)
         if route is False or (route is not None and route.counted):
             return None
         plain = self._plain
-        if plain is not None and route is not None and route.plan is not None:
-            answered: tuple[Reply, bytes | None] | None = plain.answer(ctx, route.plan, head)
-            if answered is not None:
-                return answered
-            reply, line, _ = self.decide(ctx, route, head=head)  # a new UTC day: its salt first
-            self._sync_day(plain)
+        if plain is not None and route is not None:
+            answered: tuple[Reply, bytes | None] | bool | None = False
+            if tried:
+                pass
+            elif route.plan is not None:
+                answered = plain.answer(ctx, route.plan, head)
+            elif route.rule_plan is not None:
+                answered = plain.answer_rules(ctx, route.rule_plan, head)
+            if answered:
+                return answered  # type: ignore[return-value]
+            reply, line, _ = self.decide(ctx, route, head=head)  # (a new UTC day: its salt first)
+            if answered is None or time.time_ns() // 1000 >= self._synced_until:
+                self._sync_day(plain)
             return reply, line
         reply, line, _ = self.decide(ctx, route, head=head)
         return reply, line
@@ -140,6 +153,7 @@ class ScanHandler:
         now_us = time.time_ns() // 1000
         start = now_us - now_us % _DAY_US
         plain.set_day(start, start + _DAY_US, self._keyed(now_us))
+        self._synced_until = start + _DAY_US
 
     def _keyed_previous(self, now_us: int) -> object | None:
         """:meth:`_keyed` for the day before (``None`` when that day had no salt), kept for the day."""
@@ -225,10 +239,20 @@ class ScanHandler:
         if routable.rules:
             # the visitor hash only matters to routing for sticky variant assignment
             visit = ctx.visit._replace(visitor=visitor) if visitor is not None and route.splits else ctx.visit
-            state = RoutingState(prior, caps, scan_id)  # positional: cheaper, on every such scan
-            decision = resolve(routable, visit, _utc(now_us), state)
-            if decision.errors:
-                metrics.rule_errors.inc(len(decision.errors))
+            # compiled (routing.program) when accelerated; None: it declined, resolve decides
+            program = route.program if self._plain is not None else None
+            chosen = (
+                None
+                if program is None
+                else program.rules.pick(visit, now_us, prior, caps, visit.visitor or scan_id)
+            )
+            if program is not None and chosen is not None:
+                decision = program.outcomes[chosen]
+            else:
+                state = RoutingState(prior, caps, scan_id)  # positional: cheaper, on every such scan
+                decision = resolve(routable, visit, _utc(now_us), state)
+                if decision.errors:
+                    metrics.rule_errors.inc(len(decision.errors))
         else:
             decision = routable.default
         coupon = None

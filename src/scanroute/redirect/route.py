@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scanroute.native import scanpath
 from scanroute.routing import DecisionKind, RoutableCode, compile_code, merge_utm
 from scanroute.routing.destination import Prepared, prepare
+from scanroute.routing.program import Program, lower
 
 HISTORY_KEYS = frozenset({"visitor", "nth_scan"})
 MAX_PREPARED = 64  # destinations memoised per route (a bound, in case rules hold very many)
@@ -45,6 +47,10 @@ class Route:
     """What every scan event of the code carries: (workspace, code, campaign, placement, creative)."""
     plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
     """What the compiled answer of a plain code needs (``plain_plan``), ``None`` for others."""
+    program: Program | None = field(init=False, compare=False, repr=False)
+    """The rules lowered for the compiled engine (``routing.program``), ``None``: ``resolve`` only."""
+    rule_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
+    """What the compiled answer of a code with rules needs (``rule_plan``), ``None`` for others."""
 
     def __post_init__(self) -> None:
         # derived once: the route is immutable (plain attributes: read on every scan)
@@ -54,6 +60,12 @@ class Route:
         base = (self.workspace_id, self.code_id, self.campaign_id, self.placement_id, self.creative)
         object.__setattr__(self, "base", base)
         object.__setattr__(self, "plan", plain_plan(self))
+        routable = self.routable
+        program = None
+        if scanpath is not None and routable is not None and not self.static:
+            program = lower(routable, scanpath.Rules)
+        object.__setattr__(self, "program", program)
+        object.__setattr__(self, "rule_plan", rule_plan(self))
 
     def destination(self, url: str) -> Prepared:
         """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
@@ -132,3 +144,35 @@ def plain_plan(route: Route) -> tuple[Any, ...] | None:
     prepared = route.destination(routable.default.destination)
     prefix = prepared.sid_prefix if route.append_scan_id else None
     return (*route.base, prefix, prepared.fragment, prepared.plain)
+
+
+def rule_plan(route: Route) -> tuple[Any, ...] | None:
+    """What ``PlainScan.answer_rules`` needs to answer a scan of a code with rules in full.
+
+    For a code that is plain but for its rules (``plain_plan``'s conditions otherwise, rules
+    lowered to a ``Program``): ``(workspace, code, campaign, placement, creative, rules,
+    outcomes)``, where ``outcomes[i]`` is ``(prefix, suffix, plain, rule index, variant)`` for
+    ``Program.outcomes[i]`` (the Location as in ``plain_plan``), or ``None`` for an app page
+    (those scans take the Python path). ``None`` for any other code.
+    """
+    routable, program = route.routable, route.program
+    if (
+        program is None
+        or routable is None
+        or route.status != "active"
+        or route.counted
+        or route.expires_at is not None
+        or route.issue_coupon
+        or route.forward_query
+    ):
+        return None
+    outcomes: list[tuple[Any, ...] | None] = []
+    for decision in program.outcomes:
+        if decision.kind is not DecisionKind.REDIRECT or decision.cap_keys:
+            outcomes.append(None)
+            continue
+        prepared = route.destination(decision.destination)
+        variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
+        prefix = prepared.sid_prefix if route.append_scan_id else None
+        outcomes.append((prefix, prepared.fragment, prepared.plain, decision.rule_index, variant))
+    return (*route.base, program.rules, tuple(outcomes))

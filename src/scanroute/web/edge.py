@@ -98,7 +98,8 @@ class Edge:
                     ctx = runtime.contexts.build_python(scope)  # not the compiled attempt again
                 else:
                     ctx = runtime.contexts.build(scope)
-                answered = handler.quick(ctx, head=head)  # most other scans: nothing to await
+                # nothing to await (most scans); the compiled answer was tried if it made the context
+                answered = handler.quick(ctx, head=head, tried=scanned is not None)
                 reply, line = answered if answered is not None else await handler.answer(ctx, head=head)
             if line is not None:  # one write per loop iteration, before any of its replies leaves
                 batch = handler.appends.add(line)
