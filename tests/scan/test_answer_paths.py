@@ -89,7 +89,7 @@ async def test_quick_and_answer_agree_on_reply_and_event(
     assert decode_event(quick_line or b"").id in quick_location  # the line is this reply's scan
 
 
-async def test_quick_declines_what_must_be_awaited(scanner: Scanner, tenant: Tenant) -> None:
+async def test_quick_answers_what_needs_no_waiting(scanner: Scanner, tenant: Tenant) -> None:
     scanner.create(tenant.workspace_id, destination="https://example.com/", slug="plain")
     scanner.create(
         tenant.workspace_id,
@@ -113,8 +113,26 @@ async def test_quick_declines_what_must_be_awaited(scanner: Scanner, tenant: Ten
     for slug in ("plain", "history", "capped", "limited", "nothing-here"):
         await handler.answer(ctx(slug))
     assert handler.quick(ctx("plain")) is not None
-    for slug in ("history", "capped", "limited"):  # history, a cap, a scan limit: counted
-        assert handler.quick(ctx(slug)) is None, slug
+    scanner.create(
+        tenant.workspace_id,
+        destination="https://example.com/",
+        slug="capped-too",
+        rules=[{"when": {}, "to": "https://example.com/offer", "cap": 5}],
+    )
+    await handler.route("capped-too")  # the route is cached, its counts are not loaded yet
+    assert handler.quick(ctx("capped-too")) is None  # counted: the load is awaited (by answer)
+
+    def location(slug: str) -> str:
+        answered = handler.quick(ctx(slug))
+        assert answered is not None, slug  # counted, but its counts are in memory now
+        return dict(answered[0].headers)[b"location"].decode().partition("?")[0]
+
+    assert location("history") == "https://example.com/again"  # answer's scan made them returning
+    # the cap: one use by answer's scan, four more here, then it falls through to the default
+    assert [location("capped") for _ in range(5)] == ["https://example.com/offer"] * 4 + [
+        "https://example.com/"
+    ]
+    assert location("limited") == "https://example.com/"
     unknown = handler.quick(ctx("nothing-here"))
     assert unknown is not None  # a known-unknown slug is answered at once: 404 and an orphan scan
     assert unknown[0].status == 404

@@ -37,6 +37,17 @@ class Counters(Protocol):
     async def record(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
         """Count one human scan: the visitor's history and each cap it consumed."""
 
+    def known(self, route: Route, today: str | None, yesterday: str | None) -> Known | None:
+        """``(prior_scans, caps)`` without waiting when both are at hand (``today``: ``None``
+        when the history is not needed), else ``None``: the caller awaits the methods above."""
+
+    def record_now(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
+        """``record`` without waiting; only after ``known`` answered for the scan."""
+
+
+Known = tuple[int, Mapping[str, int]]
+_NO_CAPS: Mapping[str, int] = {}
+
 
 class MemoryCounters:
     """In-process counters, loaded per code from the store (blocking loads run in a thread)."""
@@ -96,8 +107,32 @@ class MemoryCounters:
         with self.db.read() as conn:
             return store.cap_counts(conn, code_id)
 
+    def known(self, route: Route, today: str | None, yesterday: str | None) -> Known | None:
+        """Counts from memory once the code's history (if ``today`` is given) and caps (if it
+        has caps or a scan limit) are loaded; ``None`` until then."""
+        code_id = route.code_id
+        prior = 0
+        if today is not None:
+            if code_id not in self._loaded:
+                return None
+            history = self._history
+            prior = history.get((code_id, today), 0)
+            if yesterday is not None:
+                prior += history.get((code_id, yesterday), 0)
+        caps = _NO_CAPS
+        if route.has_caps or route.scan_limit:
+            loaded = self._caps.get(code_id)
+            if loaded is None:
+                return None
+            caps = loaded
+        return prior, caps
+
     async def record(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
         """Increment in memory (the scan event carries the same increments to the store)."""
+        self.record_now(route, visitor, cap_keys)
+
+    def record_now(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
+        """``record``: nothing here waits."""
         if visitor is not None and route.needs_history:
             key = (route.code_id, visitor)
             self._remember(key, self._history.get(key, 0) + 1)

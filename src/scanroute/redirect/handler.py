@@ -128,8 +128,10 @@ class ScanHandler:
 
         ``tried``: the compiled ``ScanPath.scan`` already tried this scan and handed it back."""
         route = self.cache.get(ctx.slug)
-        if route is False or (route is not None and route.counted):
+        if route is False:
             return None
+        if route is not None and route.counted:
+            return self._counted_now(ctx, route, head)
         plain = self._plain
         if plain is not None and route is not None:
             answered: tuple[Reply, bytes | None] | bool | None = False
@@ -184,15 +186,10 @@ class ScanHandler:
             reply, line, _ = self.decide(ctx, route, head=head)
             return reply, line
         now_us = time.time_ns() // 1000
-        visitor = yesterday = None
+        visitor, yesterday = self._hashes(ctx, route, now_us)
         prior = 0
-        if ctx.ip_truncated is not None:
-            ws, ip, ua = route.workspace_id, ctx.ip_truncated, ctx.user_agent
-            visitor = keyed_hash(self._keyed(now_us), ws, ip, ua)
-            if route.needs_history:  # yesterday's hash too: a visitor seen before midnight
-                previous = self._keyed_previous(now_us)
-                yesterday = keyed_hash(previous, ws, ip, ua) if previous is not None else None
-                prior = await self.counters.prior_scans(route, visitor, yesterday)
+        if visitor is not None and route.needs_history:
+            prior = await self.counters.prior_scans(route, visitor, yesterday)
         caps = await self.counters.caps(route) if (route.has_caps or route.scan_limit) else _NO_CAPS
         reply, line, cap_keys = self.decide(
             ctx, route, head=head, now_us=now_us, visitor=visitor, prior=prior, caps=caps
@@ -200,6 +197,35 @@ class ScanHandler:
         if cap_keys is not None:
             # before the caller's append yields: checking and counting a cap stay one step
             await self.counters.record(route, visitor, cap_keys)
+        return reply, line
+
+    def _hashes(self, ctx: ScanContext, route: Route, now_us: int) -> tuple[str | None, str | None]:
+        """The visitor's hash of today and, for a code that reads history, of yesterday (a
+        visitor seen before midnight); ``None`` without a (tracked) address."""
+        if ctx.ip_truncated is None:
+            return None, None
+        ws, ip, ua = route.workspace_id, ctx.ip_truncated, ctx.user_agent
+        visitor = keyed_hash(self._keyed(now_us), ws, ip, ua)
+        yesterday = None
+        if route.needs_history:
+            previous = self._keyed_previous(now_us)
+            yesterday = keyed_hash(previous, ws, ip, ua) if previous is not None else None
+        return visitor, yesterday
+
+    def _counted_now(self, ctx: ScanContext, route: Route, head: bool) -> tuple[Reply, bytes | None] | None:
+        """``answer`` for a counted code whose counts are at hand (``Counters.known``), without
+        a coroutine; ``None`` when they are not (the caller awaits ``answer``)."""
+        now_us = time.time_ns() // 1000
+        visitor, yesterday = self._hashes(ctx, route, now_us)
+        known = self.counters.known(route, visitor if route.needs_history else None, yesterday)
+        if known is None:
+            return None
+        prior, caps = known
+        reply, line, cap_keys = self.decide(
+            ctx, route, head=head, now_us=now_us, visitor=visitor, prior=prior, caps=caps
+        )
+        if cap_keys is not None:  # in the same step as the check: no other scan in between
+            self.counters.record_now(route, visitor, cap_keys)
         return reply, line
 
     def decide(

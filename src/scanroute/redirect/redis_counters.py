@@ -72,6 +72,13 @@ class RedisCounters:
         with self.db.read() as conn:
             return store.cap_counts(conn, code_id)
 
+    def known(self, route: Route, today: str | None, yesterday: str | None) -> None:
+        """Never at hand: the counts live in Redis (the handler awaits ``prior_scans``, ``caps``)."""
+
+    def record_now(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
+        """Not possible without waiting for Redis (``known`` never answers, so never called)."""
+        raise RuntimeError("RedisCounters count in Redis: await record()")
+
     async def record(self, route: Route, visitor: str | None, cap_keys: Sequence[str]) -> None:
         """Count the scan in the shared history and caps."""
         if not ((visitor and route.needs_history) or cap_keys):
