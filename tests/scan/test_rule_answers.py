@@ -170,7 +170,7 @@ async def test_app_pages_and_declines_are_handed_to_python_once(scanner: Scanner
             }
         ],
     )
-    handler, route = await _route(scanner, "appy")
+    handler, _ = await _route(scanner, "appy")
     plain = handler._plain
     assert plain is not None
     handler._sync_day(plain)

@@ -32,7 +32,7 @@ static unsigned char random_bytes[RANDOM_BYTES];
 static size_t random_pos = RANDOM_BYTES;
 
 static PyObject *empty_caps; /* the caps of a code that counts nothing: {} (never changed) */
-static PyObject *s_rule_plan;
+static PyObject *s_rule_plan, *s_counted_plan, *s_move_to_end;
 static PyObject *s_copy, *s_update, *s_hexdigest, *s_redirect, *s_location, *s_no_body, *s_nothing;
 
 /* A forked child must not hand out its parent's ids. */
@@ -163,6 +163,12 @@ typedef struct {
     long long day_start;    /* [day_start, day_end): the UTC day keyed belongs to (µs) */
     long long day_end;
     PyObject *keyed; /* BLAKE2b keyed with that day's salt, or None */
+    PyObject *previous; /* ... with the day before's salt (history: a visitor seen before midnight), or None */
+    /* MemoryCounters' state (set_counters), NULL without: counted codes then take Python's path */
+    PyObject *history;   /* OrderedDict (code id, visitor hash) -> scans, most recent last */
+    PyObject *loaded;    /* set of code ids whose history is loaded */
+    PyObject *caps;      /* dict code id -> dict cap key -> uses */
+    Py_ssize_t history_size;
 } PlainScan;
 
 /* Context fields, in capture.context.ScanContext's order. */
@@ -181,6 +187,10 @@ static void PlainScan_dealloc(PlainScan *self) {
     Py_XDECREF(self->host_fn);
     Py_XDECREF(self->headers);
     Py_XDECREF(self->keyed);
+    Py_XDECREF(self->previous);
+    Py_XDECREF(self->history);
+    Py_XDECREF(self->loaded);
+    Py_XDECREF(self->caps);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -206,16 +216,18 @@ static int PlainScan_init(PlainScan *self, PyObject *args, PyObject *kwds) {
     self->host_fn = Py_NewRef(host_fn);
     self->headers = Py_NewRef(headers);
     self->keyed = Py_NewRef(Py_None);
+    self->previous = Py_NewRef(Py_None);
     self->day_start = self->day_end = 0;
     return 0;
 }
 
 static PyObject *PlainScan_set_day(PlainScan *self, PyObject *args) {
     long long start, end;
-    PyObject *keyed;
-    if (!PyArg_ParseTuple(args, "LLO", &start, &end, &keyed))
+    PyObject *keyed, *previous = Py_None;
+    if (!PyArg_ParseTuple(args, "LLO|O", &start, &end, &keyed, &previous))
         return NULL;
     Py_SETREF(self->keyed, Py_NewRef(keyed));
+    Py_SETREF(self->previous, Py_NewRef(previous));
     self->day_start = start;
     self->day_end = end;
     Py_RETURN_NONE;
@@ -508,6 +520,231 @@ done:
     return answer;
 }
 
+static PyObject *PlainScan_set_counters(PlainScan *self, PyObject *args) {
+    PyObject *history, *loaded, *caps;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "O!O!O!n", &PyDict_Type, &history, &PySet_Type, &loaded, &PyDict_Type, &caps, &size))
+        return NULL;
+    Py_XSETREF(self->history, Py_NewRef(history));
+    Py_XSETREF(self->loaded, Py_NewRef(loaded));
+    Py_XSETREF(self->caps, Py_NewRef(caps));
+    self->history_size = size;
+    Py_RETURN_NONE;
+}
+
+/* Counted plan fields (redirect.route.counted_plan), after the rule plan's; an outcome's cap keys. */
+enum { K_CODE_ID = R_FIELDS, K_HISTORY, K_CAPPED, K_LIMIT, K_FIELDS };
+enum { O_CAP_KEYS = O_FIELDS };
+static PyObject *s_popitem, *s_limit;
+
+/* history[(code, visitor)] or 0 */
+static int history_get(PlainScan *self, PyObject *code, PyObject *visitor, long long *count) {
+    *count = 0;
+    if (visitor == Py_None)
+        return 0;
+    PyObject *key = PyTuple_Pack(2, code, visitor);
+    if (key == NULL)
+        return -1;
+    PyObject *got = PyDict_GetItemWithError(self->history, key);
+    Py_DECREF(key);
+    if (got == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    *count = PyLong_AsLongLong(got);
+    return *count == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* MemoryCounters._remember(key, history.get(key, 0) + 1) */
+static int history_add(PlainScan *self, PyObject *code, PyObject *visitor) {
+    long long count;
+    if (history_get(self, code, visitor, &count) < 0)
+        return -1;
+    PyObject *key = PyTuple_Pack(2, code, visitor), *value = PyLong_FromLongLong(count + 1), *moved = NULL;
+    int failed = key == NULL || value == NULL || PyObject_SetItem(self->history, key, value) < 0 ||
+                 (moved = PyObject_CallMethodOneArg(self->history, s_move_to_end, key)) == NULL;
+    Py_XDECREF(moved);
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    while (!failed && PyDict_GET_SIZE(self->history) > self->history_size) {
+        PyObject *popped = PyObject_CallMethodObjArgs(self->history, s_popitem, Py_False, NULL);
+        failed = popped == NULL;
+        Py_XDECREF(popped);
+    }
+    return failed ? -1 : 0;
+}
+
+/* caps[code][key] += 1 for each key (MemoryCounters.record_now) */
+static int caps_add(PlainScan *self, PyObject *code, PyObject *keys) {
+    if (PyList_GET_SIZE(keys) == 0)
+        return 0;
+    PyObject *counts = PyDict_GetItemWithError(self->caps, code);
+    if (counts == NULL) {
+        if (PyErr_Occurred() || (counts = PyDict_New()) == NULL)
+            return -1;
+        int failed = PyDict_SetItem(self->caps, code, counts);
+        Py_DECREF(counts); /* held by self->caps */
+        if (failed < 0)
+            return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(keys); i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i), *old = PyDict_GetItemWithError(counts, key);
+        long long n = 0;
+        if (old == NULL && PyErr_Occurred())
+            return -1;
+        if (old != NULL && (n = PyLong_AsLongLong(old)) == -1 && PyErr_Occurred())
+            return -1;
+        PyObject *next = PyLong_FromLongLong(n + 1);
+        if (next == NULL || PyDict_SetItem(counts, key, next) < 0) {
+            Py_XDECREF(next);
+            return -1;
+        }
+        Py_DECREF(next);
+    }
+    return 0;
+}
+
+/* answer_counted(ctx, counted_plan, head): as answer_rules, for a code that counts (visitor
+ * history, caps, a scan limit) with MemoryCounters' state at hand (set_counters): reads the
+ * counts, routes, counts the scan (as MemoryCounters.record_now) and answers. None when the UTC
+ * day changed, False when Python must answer (no counters state, the code's counts not loaded,
+ * the scan limit reached, pick declined, an app page). */
+static PyObject *PlainScan_answer_counted(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "answer_counted(ctx, counted_plan, head)");
+        return NULL;
+    }
+    PyObject *ctx = args[0], *plan = args[1];
+    int head = PyObject_IsTrue(args[2]);
+    if (head < 0 || check_context(self, ctx, plan, K_FIELDS) < 0)
+        return NULL;
+    if (self->history == NULL)
+        Py_RETURN_FALSE;
+    PyObject *rules = PyTuple_GET_ITEM(plan, R_RULES), *outcomes = PyTuple_GET_ITEM(plan, R_OUTCOMES);
+    PyObject *code = PyTuple_GET_ITEM(plan, K_CODE_ID);
+    int needs_history = PyTuple_GET_ITEM(plan, K_HISTORY) == Py_True;
+    int capped = PyTuple_GET_ITEM(plan, K_CAPPED) == Py_True;
+    long long limit = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, K_LIMIT));
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    if ((rules != Py_None && Py_TYPE(rules) != &RulesType) || !PyTuple_Check(outcomes)) {
+        PyErr_SetString(PyExc_TypeError, "not a counted plan (see redirect.route.counted_plan)");
+        return NULL;
+    }
+    char id[SCAN_ID_CHARS];
+    long long now_us;
+    if (scan_id(id, &now_us) < 0)
+        return NULL;
+    if (now_us < self->day_start || now_us >= self->day_end)
+        Py_RETURN_NONE;
+    int record = !head && PyTuple_GET_ITEM(ctx, C_OPTED_OUT) != Py_True;
+    int human = 0;
+    if (record) {
+        PyObject *is_bot = PyObject_GetAttr(PyTuple_GET_ITEM(ctx, C_BOT), s_is_bot);
+        if (is_bot == NULL)
+            return NULL;
+        human = is_bot != Py_True;
+        Py_DECREF(is_bot);
+    }
+    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *visit = PyTuple_GET_ITEM(ctx, C_VISIT);
+    PyObject *ua = PyTuple_GET_ITEM(ctx, C_UA), *answer = NULL, *caps = NULL, *yesterday = NULL;
+    Outcome out = {.now_us = now_us, .visitor = NULL, .location = NULL};
+    out.sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
+    if (out.sid == NULL)
+        return NULL;
+    long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
+    if (ws == -1 && PyErr_Occurred())
+        goto done;
+    out.visitor = truncated != Py_None && self->keyed != Py_None ? keyed_hash(self->keyed, ws, truncated, ua)
+                                                                  : Py_NewRef(Py_None);
+    if (out.visitor == NULL)
+        goto done;
+    long long prior = 0, before = 0;
+    if (out.visitor != Py_None && needs_history) {
+        int loaded = PySet_Contains(self->loaded, code);
+        if (loaded <= 0) {
+            answer = loaded < 0 ? NULL : Py_NewRef(Py_False); /* Python loads the history */
+            goto done;
+        }
+        yesterday = self->previous != Py_None ? keyed_hash(self->previous, ws, truncated, ua) : Py_NewRef(Py_None);
+        if (yesterday == NULL || history_get(self, code, out.visitor, &prior) < 0 ||
+            history_get(self, code, yesterday, &before) < 0)
+            goto done;
+        prior += before;
+    }
+    PyObject *counts = empty_caps;
+    if (capped) {
+        counts = PyDict_GetItemWithError(self->caps, code);
+        if (counts == NULL || !PyDict_Check(counts)) {
+            answer = PyErr_Occurred() ? NULL : Py_NewRef(Py_False); /* Python loads the caps */
+            goto done;
+        }
+    }
+    if (limit >= 0) {
+        long long used = 0;
+        PyObject *got = PyDict_GetItemWithError(counts, s_limit);
+        if (got == NULL && PyErr_Occurred())
+            goto done;
+        if (got != NULL && (used = PyLong_AsLongLong(got)) == -1 && PyErr_Occurred())
+            goto done;
+        if (used >= limit) {
+            answer = Py_NewRef(Py_False); /* the limit page: Python's */
+            goto done;
+        }
+    }
+    if (!PyTuple_Check(visit) || PyTuple_GET_SIZE(visit) <= V_VISITOR) {
+        PyErr_SetString(PyExc_TypeError, "not a scan context");
+        goto done;
+    }
+    Py_ssize_t chosen = 0;
+    if (rules != Py_None) {
+        PyObject *subject = out.visitor;
+        if (subject == Py_None) {
+            subject = PyTuple_GET_ITEM(visit, V_VISITOR);
+            int truthy = subject == Py_None ? 0 : PyObject_IsTrue(subject);
+            if (truthy < 0)
+                goto done;
+            if (!truthy || !PyUnicode_Check(subject))
+                subject = out.sid;
+        }
+        chosen = rules_pick(rules, visit, now_us, prior, counts, subject);
+    }
+    PyObject *outcome = chosen >= 0 && chosen < PyTuple_GET_SIZE(outcomes) ? PyTuple_GET_ITEM(outcomes, chosen)
+                                                                            : Py_None;
+    if (outcome == Py_None) {
+        answer = Py_NewRef(Py_False);
+        goto done;
+    }
+    if (!PyTuple_Check(outcome) || PyTuple_GET_SIZE(outcome) != O_FIELDS + 1 ||
+        !PyTuple_Check(PyTuple_GET_ITEM(outcome, O_CAP_KEYS))) {
+        PyErr_SetString(PyExc_TypeError, "not a counted plan's outcome");
+        goto done;
+    }
+    /* the cap keys this scan uses: the decision's and the scan limit's, for human scans only */
+    caps = human ? PySequence_List(PyTuple_GET_ITEM(outcome, O_CAP_KEYS)) : PyList_New(0);
+    if (caps == NULL || (human && limit >= 0 && PyList_Append(caps, s_limit) < 0))
+        goto done;
+    if (human && (PyList_GET_SIZE(caps) > 0 || needs_history)) { /* MemoryCounters.record_now */
+        if ((out.visitor != Py_None && needs_history && history_add(self, code, out.visitor) < 0) ||
+            caps_add(self, code, caps) < 0)
+            goto done;
+    }
+    out.returning = prior > 0 ? Py_True : Py_False;
+    out.rule = PyTuple_GET_ITEM(outcome, O_RULE);
+    out.variant = PyTuple_GET_ITEM(outcome, O_VARIANT);
+    out.caps = caps;
+    out.location = location_of(PyTuple_GET_ITEM(outcome, O_PREFIX), PyTuple_GET_ITEM(outcome, O_SUFFIX),
+                               PyTuple_GET_ITEM(outcome, O_PLAIN), out.sid);
+    if (out.location == NULL)
+        goto done;
+    answer = reply_and_line(self, ctx, plan, &out, record);
+done:
+    Py_DECREF(out.sid);
+    Py_XDECREF(out.location);
+    Py_XDECREF(out.visitor);
+    Py_XDECREF(yesterday);
+    Py_XDECREF(caps);
+    return answer;
+}
+
 static PyObject *PlainScan_finish(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 12) {
         PyErr_SetString(PyExc_TypeError, "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, "
@@ -543,8 +780,14 @@ static PyMethodDef PlainScan_methods[] = {
     {"finish", (PyCFunction)(void (*)(void))PlainScan_finish, METH_FASTCALL,
      "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, returning, rule, variant, caps) -> "
      "(Reply, line): a recorded redirect decided in Python."},
+    {"answer_counted", (PyCFunction)(void (*)(void))PlainScan_answer_counted, METH_FASTCALL,
+     "answer_counted(ctx, counted_plan, head) -> (Reply, line | None) | None | False: as answer_rules, for a code "
+     "that counts, with the counters' state set (set_counters)."},
+    {"set_counters", (PyCFunction)PlainScan_set_counters, METH_VARARGS,
+     "set_counters(history, loaded, caps, history_size): MemoryCounters' state, for answer_counted."},
     {"set_day", (PyCFunction)PlainScan_set_day, METH_VARARGS,
-     "set_day(start_us, end_us, keyed): the UTC day's bounds and its keyed visitor hasher."},
+     "set_day(start_us, end_us, keyed, previous=None): the UTC day's bounds, its keyed visitor hasher and the "
+     "day before's (None: none)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -572,7 +815,7 @@ typedef struct {
     PyObject *hits;    /* the cache-hit counter (an object with an int ``value``) */
 } ScanPath;
 
-static PyObject *s_plan, *s_value, *s_move_to_end;
+static PyObject *s_plan, *s_value;
 
 static void ScanPath_dealloc(ScanPath *self) {
     Py_XDECREF(self->context);
@@ -641,10 +884,14 @@ static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t
     }
     Py_INCREF(route);
     plan = PyObject_GetAttr(route, s_plan);
-    int rules = 0;
-    if (plan == Py_None) { /* a code with rules, maybe */
+    int kind = 0; /* 0 plain, 1 plain but for its rules, 2 counted */
+    if (plan == Py_None) {
         Py_SETREF(plan, PyObject_GetAttr(route, s_rule_plan));
-        rules = 1;
+        kind = 1;
+    }
+    if (plan == Py_None) {
+        Py_SETREF(plan, PyObject_GetAttr(route, s_counted_plan));
+        kind = 2;
     }
     Py_DECREF(route);
     if (plan == NULL || plan == Py_None) {
@@ -652,8 +899,10 @@ static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t
         goto done;
     }
     PyObject *answer_args[] = {ctx, plan, args[1]};
-    answer = rules ? PlainScan_answer_rules((PlainScan *)self->plain, answer_args, 3)
-                   : PlainScan_answer((PlainScan *)self->plain, answer_args, 3);
+    PlainScan *plain = (PlainScan *)self->plain;
+    answer = kind == 0   ? PlainScan_answer(plain, answer_args, 3)
+             : kind == 1 ? PlainScan_answer_rules(plain, answer_args, 3)
+                         : PlainScan_answer_counted(plain, answer_args, 3);
     if (answer == Py_None || answer == Py_False) { /* the Python path goes on (with the day's salt) */
         Py_SETREF(answer, Py_NewRef(ctx));
     } else if (answer != NULL && count_hit(self, slug) < 0) {
@@ -698,6 +947,9 @@ int scan_init(PyObject *module) {
     INTERN(s_nothing, "");
     INTERN(s_plan, "plan");
     INTERN(s_rule_plan, "rule_plan");
+    INTERN(s_counted_plan, "counted_plan");
+    INTERN(s_popitem, "popitem");
+    INTERN(s_limit, "limit");
     if ((empty_caps = PyDict_New()) == NULL)
         return -1;
     INTERN(s_value, "value");

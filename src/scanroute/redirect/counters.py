@@ -59,6 +59,12 @@ class MemoryCounters:
         self._loaded: set[int] = set()
         self._caps: dict[int, dict[str, int]] = {}
 
+    def state(self) -> tuple[OrderedDict[tuple[int, str], int], set[int], dict[int, dict[str, int]]]:
+        """The counts themselves, for the compiled scan path to read and update in place (as
+        ``known`` and ``record_now`` do; ``PlainScan.set_counters``): the visitor history, the
+        codes whose history is loaded, and the cap uses per code. They are never replaced."""
+        return self._history, self._loaded, self._caps
+
     async def prior_scans(self, route: Route, today: str, yesterday: str | None) -> int:
         """Today's plus yesterday's count for this visitor (memory only once the code is loaded)."""
         if route.code_id not in self._loaded:

@@ -29,7 +29,7 @@ from scanroute.native import scanpath
 from scanroute.observability import metrics
 from scanroute.redirect import pages
 from scanroute.redirect.cache import RouteCache, StoreUnavailable
-from scanroute.redirect.counters import LIMIT_KEY, Counters
+from scanroute.redirect.counters import LIMIT_KEY, Counters, MemoryCounters
 from scanroute.redirect.route import Route
 from scanroute.routing import APP_PAGE_CSP, DecisionKind, RoutingState, app_page, build_destination, resolve
 from scanroute.routing.destination import finish, query_names
@@ -102,6 +102,9 @@ class ScanHandler:
                 host_fn=_host,
                 headers=_REDIRECT_HEADERS,
             )
+            if isinstance(counters, MemoryCounters):  # counted codes too, in the same dictionaries
+                history, loaded, caps = counters.state()
+                self._plain.set_counters(history, loaded, caps, counters.history_size)
 
     @property
     def accelerated(self) -> bool:
@@ -123,38 +126,47 @@ class ScanHandler:
     def quick(
         self, ctx: ScanContext, *, head: bool = False, tried: bool = False
     ) -> tuple[Reply, bytes | None] | None:
-        """``answer`` without a coroutine when nothing needs awaiting: the route is in memory and
-        keeps no visitor history, caps or scan limit (most codes). ``None`` otherwise.
-
-        ``tried``: the compiled ``ScanPath.scan`` already tried this scan and handed it back."""
+        """``answer`` without a coroutine when nothing needs awaiting: the route is in memory
+        and so are its counts, if it keeps any (always with in-memory counters once loaded).
+        ``None`` otherwise. ``tried``: the compiled ``ScanPath.scan`` already tried this scan."""
         route = self.cache.get(ctx.slug)
         if route is False:
             return None
-        if route is not None and route.counted:
-            return self._counted_now(ctx, route, head)
         plain = self._plain
-        if plain is not None and route is not None:
-            answered: tuple[Reply, bytes | None] | bool | None = False
-            if tried:
-                pass
-            elif route.plan is not None:
-                answered = plain.answer(ctx, route.plan, head)
-            elif route.rule_plan is not None:
-                answered = plain.answer_rules(ctx, route.rule_plan, head)
-            if answered:
-                return answered  # type: ignore[return-value]
-            reply, line, _ = self.decide(ctx, route, head=head)  # (a new UTC day: its salt first)
-            if answered is None or time.time_ns() // 1000 >= self._synced_until:
-                self._sync_day(plain)
-            return reply, line
-        reply, line, _ = self.decide(ctx, route, head=head)
-        return reply, line
+        compiled: tuple[Reply, bytes | None] | bool | None = False
+        if plain is not None and route is not None and not tried:
+            compiled = self._compiled(plain, ctx, route, head)
+            if compiled:
+                return compiled  # type: ignore[return-value]
+        answered: tuple[Reply, bytes | None] | None
+        if route is not None and route.counted:
+            answered = self._counted_now(ctx, route, head)
+        else:
+            reply, line, _ = self.decide(ctx, route, head=head)
+            answered = reply, line
+        if plain is not None and (compiled is None or time.time_ns() // 1000 >= self._synced_until):
+            self._sync_day(plain)  # a new UTC day: the compiled path takes its salts
+        return answered
+
+    @staticmethod
+    def _compiled(
+        plain: scanpath.PlainScan, ctx: ScanContext, route: Route, head: bool
+    ) -> tuple[Reply, bytes | None] | bool | None:
+        """The compiled answer for the route's kind of plan; ``None``: a new UTC day; ``False``:
+        no plan, or Python decides (see ``scan.c``)."""
+        if route.plan is not None:
+            return plain.answer(ctx, route.plan, head)  # type: ignore[no-any-return]
+        if route.rule_plan is not None:
+            return plain.answer_rules(ctx, route.rule_plan, head)  # type: ignore[no-any-return]
+        if route.counted_plan is not None:
+            return plain.answer_counted(ctx, route.counted_plan, head)  # type: ignore[no-any-return]
+        return False
 
     def _sync_day(self, plain: scanpath.PlainScan) -> None:
         """Give the compiled path the current UTC day and its keyed hasher."""
         now_us = time.time_ns() // 1000
         start = now_us - now_us % _DAY_US
-        plain.set_day(start, start + _DAY_US, self._keyed(now_us))
+        plain.set_day(start, start + _DAY_US, self._keyed(now_us), self._keyed_previous(now_us))
         self._synced_until = start + _DAY_US
 
     def _keyed_previous(self, now_us: int) -> object | None:

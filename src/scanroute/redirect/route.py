@@ -51,6 +51,8 @@ class Route:
     """The rules lowered for the compiled engine (``routing.program``), ``None``: ``resolve`` only."""
     rule_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
     """What the compiled answer of a code with rules needs (``rule_plan``), ``None`` for others."""
+    counted_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
+    """What the compiled answer of a counted code needs (``counted_plan``), ``None`` for others."""
 
     def __post_init__(self) -> None:
         # derived once: the route is immutable (plain attributes: read on every scan)
@@ -66,6 +68,7 @@ class Route:
             program = lower(routable, scanpath.Rules)
         object.__setattr__(self, "program", program)
         object.__setattr__(self, "rule_plan", rule_plan(self))
+        object.__setattr__(self, "counted_plan", counted_plan(self))
 
     def destination(self, url: str) -> Prepared:
         """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
@@ -155,24 +158,52 @@ def rule_plan(route: Route) -> tuple[Any, ...] | None:
     ``Program.outcomes[i]`` (the Location as in ``plain_plan``), or ``None`` for an app page
     (those scans take the Python path). ``None`` for any other code.
     """
+    if route.counted or route.program is None:
+        return None
+    return _compiled_plan(route, with_caps=False)
+
+
+def counted_plan(route: Route) -> tuple[Any, ...] | None:
+    """What ``PlainScan.answer_counted`` needs to answer a scan of a counted code in full.
+
+    For a code that reads or counts visitor history, caps or a scan limit, and is otherwise
+    plain: ``rule_plan``'s tuple (``rules`` ``None`` for a code without rules: its default
+    destination is outcome 0; each outcome also lists the decision's cap keys), then ``(code
+    id, needs history, has caps or a scan limit, scan limit or -1)``. ``None`` for others.
+    """
+    limit = route.scan_limit
+    if not route.counted or (limit is not None and limit < 0) or route.routable is None:
+        return None
+    if route.program is None and route.routable.rules:
+        return None  # rules the compiled engine does not run: Python's path
+    planned = _compiled_plan(route, with_caps=True)
+    if planned is None:
+        return None
+    capped = bool(route.has_caps or limit)
+    return (*planned, route.code_id, route.needs_history, capped, -1 if limit is None else limit)
+
+
+def _compiled_plan(route: Route, *, with_caps: bool) -> tuple[Any, ...] | None:
     routable, program = route.routable, route.program
     if (
-        program is None
-        or routable is None
+        routable is None
+        or route.static
         or route.status != "active"
-        or route.counted
         or route.expires_at is not None
         or route.issue_coupon
         or route.forward_query
     ):
         return None
+    decisions = program.outcomes if program is not None else (routable.default,)
     outcomes: list[tuple[Any, ...] | None] = []
-    for decision in program.outcomes:
-        if decision.kind is not DecisionKind.REDIRECT or decision.cap_keys:
+    for decision in decisions:
+        if decision.kind is not DecisionKind.REDIRECT or (decision.cap_keys and not with_caps):
             outcomes.append(None)
             continue
         prepared = route.destination(decision.destination)
         variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
         prefix = prepared.sid_prefix if route.append_scan_id else None
-        outcomes.append((prefix, prepared.fragment, prepared.plain, decision.rule_index, variant))
-    return (*route.base, program.rules, tuple(outcomes))
+        outcome = (prefix, prepared.fragment, prepared.plain, decision.rule_index, variant)
+        outcomes.append((*outcome, decision.cap_keys) if with_caps else outcome)
+    rules = program.rules if program is not None else None
+    return (*route.base, rules, tuple(outcomes))
