@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -46,6 +46,7 @@ _REDIRECT_HEADERS = (
 )
 _NO_CAPS: dict[str, int] = {}
 _DAY_US = 86_400_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Reply(NamedTuple):
@@ -416,7 +417,9 @@ class ScanHandler:
 
 
 def _utc(now_us: int) -> datetime:
-    return datetime.fromtimestamp(now_us / 1_000_000, UTC)
+    """``now_us`` as an aware UTC datetime, exactly (a float division loses microseconds in far
+    years, and the compiled ``Rules.pick`` works on the exact integer)."""
+    return _EPOCH + timedelta(microseconds=now_us)
 
 
 def _host(referer: str | None) -> str | None:
