@@ -1,4 +1,4 @@
-"""The compiled answer to scans of codes that count (``PlainScan.answer_counted``: visitor history,
+"""The compiled answer to scans of codes that count (``PlainScan.answer_routed``: visitor history,
 caps, a scan limit, with ``MemoryCounters``' dictionaries) against its reference, the Python
 path (``ScanHandler._counted_now``: ``Counters.known``, ``decide``, ``record_now``): the same
 replies, the same events and the same counts after the same sequence of scans."""
@@ -105,9 +105,8 @@ async def test_compiled_and_python_count_and_answer_alike(
     slug = f"counted-{code}"
     scanner.create(tenant.workspace_id, slug=slug, destination="https://example.com/d", **COUNTED[code])
     handler, route = await _route(scanner, slug)
-    assert route.counted_plan is not None
+    assert route.routed_plan is not None
     assert route.plan is None
-    assert route.rule_plan is None
     plain = handler._plain
     assert plain is not None
     counters = handler.counters
@@ -123,7 +122,7 @@ async def test_compiled_and_python_count_and_answer_alike(
 
     compiled = []
     for ctx, head in scans:
-        answered = plain.answer_counted(ctx, route.counted_plan, head)
+        answered = plain.answer_routed(ctx, route.routed_plan, head)
         if answered is False:  # the scan limit reached: Python's page
             answered = _python(handler, ctx, route, head)
             assert answered is not None
@@ -152,9 +151,9 @@ async def test_history_routes_returning_visitors(scanner: Scanner, tenant: Tenan
     ctx = contexts.build(_scope("counted-h", human, client=("198.51.100.9", 1)))
     assert not ctx.bot.is_bot  # humans only: bots are not counted
     handler._sync_day(plain)
-    assert plain.answer_counted(ctx, route.counted_plan, False) is False  # history not loaded yet
+    assert plain.answer_routed(ctx, route.routed_plan, False) is False  # history not loaded yet
     first = await handler.answer(ctx)  # loads it
-    lines = [plain.answer_counted(ctx, route.counted_plan, False)[1] for _ in range(2)]
+    lines = [plain.answer_routed(ctx, route.routed_plan, False)[1] for _ in range(2)]
     events = [decode_event(line) for line in (first[1], *lines)]
     assert [e.dest.partition("?")[0] for e in events] == [  # type: ignore[union-attr]
         "https://example.com/hello",
@@ -182,4 +181,4 @@ async def test_counted_codes_need_memory_counters(scanner: Scanner, tenant: Tena
     )
     fresh.set_day(0, 2**62, handler.salts.keyed(date.today()))
     ctx = scanner.app.runtime.contexts.build(_scope("counted-x", [(b"user-agent", IPHONE.encode())]))  # type: ignore[union-attr]
-    assert fresh.answer_counted(ctx, route.counted_plan, False) is False
+    assert fresh.answer_routed(ctx, route.routed_plan, False) is False

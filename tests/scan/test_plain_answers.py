@@ -370,7 +370,7 @@ async def test_the_compiled_first_step(scanner: Scanner, tenant: Tenant) -> None
     assert type(head) is tuple
     assert head[1] is None
 
-    ruled = scan(_scope("ruled", headers), False)  # plain but for its rules: answered whole
+    ruled = scan(_scope("ruled", headers), False)  # a code with rules: answered whole
     assert type(ruled) is tuple
     assert dict(ruled[0].headers)[b"location"].startswith(b"https://example.com/ios?sr_sid=")
     assert metrics.cache_hits.unlabelled.value == hits + 4

@@ -1,7 +1,7 @@
-"""The compiled answer to scans of codes that are plain but for their rules (``PlainScan.answer_rules``
-with ``Rules``, ``redirect.route.rule_plan``) against its reference, the Python path of
+"""The compiled answer to scans of codes with rules (``PlainScan.answer_routed`` with ``Rules``,
+``redirect.route.routed_plan``) against its reference, the Python path of
 ``ScanHandler.decide`` (``routing.engine.resolve``): the same reply and the same scan event for
-every kind of rule and visitor; which codes get a rule plan; what is handed back to Python."""
+every kind of rule and visitor; which codes get a routed plan; what is handed back to Python."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ async def test_compiled_and_python_answers_agree(scanner: Scanner, tenant: Tenan
     )
     handler, route = await _route(scanner, f"rule-{code}")
     assert route.plan is None
-    assert route.rule_plan is not None
+    assert route.routed_plan is not None
     plain = handler._plain
     assert plain is not None
     handler._sync_day(plain)
@@ -91,7 +91,7 @@ async def test_compiled_and_python_answers_agree(scanner: Scanner, tenant: Tenan
                 _scope(code, **{**request, "query": query or request.get("query", b"")})
             )
             for ctx in (built, built._replace(geo=LONDON)):
-                compiled = plain.answer_rules(ctx, route.rule_plan, head)
+                compiled = plain.answer_routed(ctx, route.routed_plan, head)
                 if ctx.visit.ip is not None and ctx.visit.ip.version == 6 and code == "ip":
                     assert compiled is False, name  # an IPv6 client against an ip rule: Python's
                     continue
@@ -120,13 +120,15 @@ async def test_rule_events_name_the_rule_and_variant(scanner: Scanner, tenant: T
     seen = {}
     for n in range(60):
         ctx = contexts.build(_scope("split", [(b"user-agent", IPHONE.encode())], client=(f"203.0.{n}.9", 1)))
-        reply, line = plain.answer_rules(ctx, route.rule_plan, False)
+        reply, line = plain.answer_routed(ctx, route.routed_plan, False)
         event = decode_event(line)
         location = dict(reply.headers)[b"location"].decode()
         assert event.rule == 0
         assert event.visitor is not None
         seen[event.variant] = location.partition("?")[0]
-        again = plain.answer_rules(ctx, route.rule_plan, False)  # sticky: the same visitor, the same variant
+        again = plain.answer_routed(
+            ctx, route.routed_plan, False
+        )  # sticky: the same visitor, the same variant
         assert decode_event(again[1]).variant == event.variant
     assert seen == {"A": "https://example.com/a", "1": "https://example.com/b"}
 
@@ -136,22 +138,22 @@ async def test_rule_events_name_the_rule_and_variant(scanner: Scanner, tenant: T
     [
         ({}, True),
         ({"append_scan_id": False, "utm": {"source": "qr"}}, True),
-        ({"scan_limit": 5}, False),
+        ({"scan_limit": 5}, True),  # counted codes too
+        ({"rules": [{"when": {"visitor": "returning"}, "to": "https://example.com/again"}]}, True),
+        ({"rules": [{"when": {}, "to": "https://example.com/offer", "cap": 10}]}, True),
         ({"expires_at": "2099-01-01T00:00:00Z"}, False),
         ({"issue_coupon": True}, False),
         ({"forward_query": True}, False),
         ({"status": "paused"}, False),
-        ({"rules": [{"when": {"visitor": "returning"}, "to": "https://example.com/again"}]}, False),
-        ({"rules": [{"when": {}, "to": "https://example.com/offer", "cap": 10}]}, False),
     ],
 )
-async def test_only_codes_plain_but_for_their_rules_get_a_rule_plan(
+async def test_which_codes_with_rules_get_a_routed_plan(
     scanner: Scanner, tenant: Tenant, fields: dict[str, Any], planned: bool
 ) -> None:
     fields = {"rules": RULE_CODES["os"], **fields}
     scanner.create(tenant.workspace_id, slug="rule-plan", destination="https://example.com/", **fields)
     _, route = await _route(scanner, "rule-plan")
-    assert (route.rule_plan is not None) is planned
+    assert (route.routed_plan is not None) is planned
     assert route.program is not None  # every code with rules is lowered, counted or not
 
 
@@ -193,7 +195,7 @@ async def test_app_pages_and_declines_are_handed_to_python_once(scanner: Scanner
         answered = handler.quick(handed, tried=True)
     finally:
         handler._plain = plain
-    assert "answer_rules" not in calls  # tried already: not a second compiled attempt
+    assert "answer_routed" not in calls  # tried already: not a second compiled attempt
     assert answered is not None
     assert answered[0].status == 200
     assert b"myapp://menu" in answered[0].body
@@ -211,17 +213,19 @@ async def test_a_new_utc_day_is_handed_back_and_taken_over(scanner: Scanner, ten
     assert plain is not None
     ctx = scanner.app.runtime.contexts.build(_scope("midnight", [(b"user-agent", IPHONE.encode())]))  # type: ignore[union-attr]
     plain.set_day(0, 86_400_000_000, handler.salts.keyed(date(1970, 1, 1)))
-    assert plain.answer_rules(ctx, route.rule_plan, False) is None  # even HEAD: sticky variants need the salt
-    assert plain.answer_rules(ctx, route.rule_plan, True) is None
+    assert (
+        plain.answer_routed(ctx, route.routed_plan, False) is None
+    )  # even HEAD: sticky variants need the salt
+    assert plain.answer_routed(ctx, route.routed_plan, True) is None
     answered = handler.quick(ctx)  # Python answers, then the compiled path gets today
     assert answered is not None
     assert dict(answered[0].headers)[b"location"].startswith(b"https://apps.example/ios")
-    assert plain.answer_rules(ctx, route.rule_plan, False) not in (None, False)
+    assert plain.answer_routed(ctx, route.routed_plan, False) not in (None, False)
 
 
 async def test_counted_codes_route_with_the_compiled_rules(scanner: Scanner, tenant: Tenant) -> None:
-    """Codes with history or caps take the awaiting path; their rules still run compiled and
-    agree with resolve (prior scans and caps included)."""
+    """Codes with history or caps: the Python path (``decide``, as with Redis counters) routes
+    with the compiled rules too, and agrees with resolve (prior scans and caps included)."""
     scanner.create(
         tenant.workspace_id,
         slug="hist",
@@ -233,7 +237,7 @@ async def test_counted_codes_route_with_the_compiled_rules(scanner: Scanner, ten
         ],
     )
     handler, route = await _route(scanner, "hist")
-    assert route.rule_plan is None
+    assert route.routed_plan is not None
     assert route.program is not None
     ctx = scanner.app.runtime.contexts.build(_scope("hist", [(b"user-agent", IPHONE.encode())]))  # type: ignore[union-attr]
     now = 1_800_000_000_000_000

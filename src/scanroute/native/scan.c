@@ -9,8 +9,9 @@
  *                             no expiry, no coupon, no pass-through, a plain redirect)
  *   ScanPath.scan(...)        the edge's hot path up to the reply for a plain code: the
  *                             context, RouteCache.get and PlainScan.answer
- *   PlainScan.answer_rules    the same for a code that is plain but for its rules
- *                             (redirect.route.rule_plan), routed by rules.c's Rules
+ *   PlainScan.answer_routed   the same for a code with rules or counts (redirect.route.
+ *                             routed_plan), routed by rules.c's Rules, counted in
+ *                             MemoryCounters' dictionaries
  *   PlainScan.finish(...)     the end of ScanHandler.decide (Location, reply, event) for a
  *                             recorded redirect without coupon or pass-through that Python
  *                             decided (rules, counters)
@@ -32,7 +33,7 @@ static unsigned char random_bytes[RANDOM_BYTES];
 static size_t random_pos = RANDOM_BYTES;
 
 static PyObject *empty_caps; /* the caps of a code that counts nothing: {} (never changed) */
-static PyObject *s_rule_plan, *s_counted_plan, *s_move_to_end;
+static PyObject *s_routed_plan, *s_move_to_end;
 static PyObject *s_copy, *s_update, *s_hexdigest, *s_redirect, *s_location, *s_no_body, *s_nothing;
 
 /* A forked child must not hand out its parent's ids. */
@@ -435,90 +436,10 @@ done:
     return answer;
 }
 
-/* Rule plan fields, in redirect.route.rule_plan's order (the base first); an outcome's fields. */
+/* Routed plan fields, in redirect.route.routed_plan's order (the base first); an outcome's fields. */
 enum { R_RULES = P_BASE_FIELDS, R_OUTCOMES, R_FIELDS };
 enum { O_PREFIX, O_SUFFIX, O_PLAIN, O_RULE, O_VARIANT, O_FIELDS };
 enum { V_VISITOR = 9 };
-
-/* answer_rules(ctx, rule_plan, head): the whole answer to a scan of a code that is plain but for
- * its rules; None when the UTC day changed (the caller takes its salt), False when Python must
- * decide (Rules.pick declined, or the outcome is an app page). */
-static PyObject *PlainScan_answer_rules(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "answer_rules(ctx, rule_plan, head)");
-        return NULL;
-    }
-    PyObject *ctx = args[0], *plan = args[1];
-    int head = PyObject_IsTrue(args[2]);
-    if (head < 0 || check_context(self, ctx, plan, R_FIELDS) < 0)
-        return NULL;
-    PyObject *rules = PyTuple_GET_ITEM(plan, R_RULES), *outcomes = PyTuple_GET_ITEM(plan, R_OUTCOMES);
-    if (Py_TYPE(rules) != &RulesType || !PyTuple_Check(outcomes)) {
-        PyErr_SetString(PyExc_TypeError, "not a rule plan (see redirect.route.rule_plan)");
-        return NULL;
-    }
-    char id[SCAN_ID_CHARS];
-    long long now_us;
-    if (scan_id(id, &now_us) < 0)
-        return NULL;
-    if (now_us < self->day_start || now_us >= self->day_end)
-        Py_RETURN_NONE; /* another UTC day: the visitor hash (sticky variants) needs its salt */
-    int record = !head && PyTuple_GET_ITEM(ctx, C_OPTED_OUT) != Py_True;
-    PyObject *truncated = PyTuple_GET_ITEM(ctx, C_IP_TRUNCATED), *visit = PyTuple_GET_ITEM(ctx, C_VISIT);
-    PyObject *answer = NULL, *caps = NULL;
-    Outcome out = {.now_us = now_us, .visitor = NULL, .location = NULL, .returning = Py_False};
-    out.sid = PyUnicode_FromStringAndSize(id, SCAN_ID_CHARS);
-    if (out.sid == NULL)
-        return NULL;
-    if (truncated != Py_None && self->keyed != Py_None) {
-        long long ws = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, P_WORKSPACE));
-        if (ws == -1 && PyErr_Occurred())
-            goto done;
-        out.visitor = keyed_hash(self->keyed, ws, truncated, PyTuple_GET_ITEM(ctx, C_UA));
-        if (out.visitor == NULL)
-            goto done;
-    } else {
-        out.visitor = Py_NewRef(Py_None);
-    }
-    if (!PyTuple_Check(visit) || PyTuple_GET_SIZE(visit) <= V_VISITOR) {
-        PyErr_SetString(PyExc_TypeError, "not a scan context");
-        goto done;
-    }
-    PyObject *subject = out.visitor; /* engine._assign: visit.visitor or the scan id */
-    if (subject == Py_None) {
-        subject = PyTuple_GET_ITEM(visit, V_VISITOR);
-        int truthy = subject == Py_None ? 0 : PyObject_IsTrue(subject);
-        if (truthy < 0)
-            goto done;
-        if (!truthy || !PyUnicode_Check(subject))
-            subject = out.sid;
-    }
-    Py_ssize_t chosen = rules_pick(rules, visit, now_us, 0, empty_caps, subject);
-    PyObject *outcome = chosen >= 0 && chosen < PyTuple_GET_SIZE(outcomes) ? PyTuple_GET_ITEM(outcomes, chosen)
-                                                                            : Py_None;
-    if (outcome == Py_None) {
-        answer = Py_NewRef(Py_False);
-        goto done;
-    }
-    if (!PyTuple_Check(outcome) || PyTuple_GET_SIZE(outcome) != O_FIELDS) {
-        PyErr_SetString(PyExc_TypeError, "not a rule plan's outcome");
-        goto done;
-    }
-    out.rule = PyTuple_GET_ITEM(outcome, O_RULE);
-    out.variant = PyTuple_GET_ITEM(outcome, O_VARIANT);
-    out.location = location_of(PyTuple_GET_ITEM(outcome, O_PREFIX), PyTuple_GET_ITEM(outcome, O_SUFFIX),
-                               PyTuple_GET_ITEM(outcome, O_PLAIN), out.sid);
-    if (out.location == NULL || (caps = PyList_New(0)) == NULL)
-        goto done;
-    out.caps = caps;
-    answer = reply_and_line(self, ctx, plan, &out, record);
-done:
-    Py_DECREF(out.sid);
-    Py_XDECREF(out.location);
-    Py_XDECREF(out.visitor);
-    Py_XDECREF(caps);
-    return answer;
-}
 
 static PyObject *PlainScan_set_counters(PlainScan *self, PyObject *args) {
     PyObject *history, *loaded, *caps;
@@ -532,7 +453,7 @@ static PyObject *PlainScan_set_counters(PlainScan *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* Counted plan fields (redirect.route.counted_plan), after the rule plan's; an outcome's cap keys. */
+/* Routed plan fields (redirect.route.routed_plan) after the rules and outcomes; an outcome's cap keys. */
 enum { K_CODE_ID = R_FIELDS, K_HISTORY, K_CAPPED, K_LIMIT, K_FIELDS };
 enum { O_CAP_KEYS = O_FIELDS };
 static PyObject *s_popitem, *s_limit;
@@ -602,22 +523,21 @@ static int caps_add(PlainScan *self, PyObject *code, PyObject *keys) {
     return 0;
 }
 
-/* answer_counted(ctx, counted_plan, head): as answer_rules, for a code that counts (visitor
- * history, caps, a scan limit) with MemoryCounters' state at hand (set_counters): reads the
- * counts, routes, counts the scan (as MemoryCounters.record_now) and answers. None when the UTC
- * day changed, False when Python must answer (no counters state, the code's counts not loaded,
- * the scan limit reached, pick declined, an app page). */
-static PyObject *PlainScan_answer_counted(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
+/* answer_routed(ctx, routed_plan, head): the whole answer to a scan of an active code without
+ * expiry, coupon or query pass-through that has rules or counts (visitor history, caps, a scan
+ * limit): routes with rules.c's Rules and, for a code that counts, reads and counts in
+ * MemoryCounters' own dictionaries (set_counters) as its record_now does. None when the UTC day
+ * changed (the caller takes its salts); False when Python must answer (counts without the
+ * counters' state or not loaded yet, the scan limit reached, pick declined, an app page). */
+static PyObject *PlainScan_answer_routed(PlainScan *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "answer_counted(ctx, counted_plan, head)");
+        PyErr_SetString(PyExc_TypeError, "answer_routed(ctx, routed_plan, head)");
         return NULL;
     }
     PyObject *ctx = args[0], *plan = args[1];
     int head = PyObject_IsTrue(args[2]);
     if (head < 0 || check_context(self, ctx, plan, K_FIELDS) < 0)
         return NULL;
-    if (self->history == NULL)
-        Py_RETURN_FALSE;
     PyObject *rules = PyTuple_GET_ITEM(plan, R_RULES), *outcomes = PyTuple_GET_ITEM(plan, R_OUTCOMES);
     PyObject *code = PyTuple_GET_ITEM(plan, K_CODE_ID);
     int needs_history = PyTuple_GET_ITEM(plan, K_HISTORY) == Py_True;
@@ -625,8 +545,10 @@ static PyObject *PlainScan_answer_counted(PlainScan *self, PyObject *const *args
     long long limit = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, K_LIMIT));
     if (limit == -1 && PyErr_Occurred())
         return NULL;
+    if (self->history == NULL && (needs_history || capped || limit >= 0))
+        Py_RETURN_FALSE; /* counts, but not in this process's memory (Redis): Python's */
     if ((rules != Py_None && Py_TYPE(rules) != &RulesType) || !PyTuple_Check(outcomes)) {
-        PyErr_SetString(PyExc_TypeError, "not a counted plan (see redirect.route.counted_plan)");
+        PyErr_SetString(PyExc_TypeError, "not a routed plan (see redirect.route.routed_plan)");
         return NULL;
     }
     char id[SCAN_ID_CHARS];
@@ -715,7 +637,7 @@ static PyObject *PlainScan_answer_counted(PlainScan *self, PyObject *const *args
     }
     if (!PyTuple_Check(outcome) || PyTuple_GET_SIZE(outcome) != O_FIELDS + 1 ||
         !PyTuple_Check(PyTuple_GET_ITEM(outcome, O_CAP_KEYS))) {
-        PyErr_SetString(PyExc_TypeError, "not a counted plan's outcome");
+        PyErr_SetString(PyExc_TypeError, "not a routed plan's outcome");
         goto done;
     }
     /* the cap keys this scan uses: the decision's and the scan limit's, for human scans only */
@@ -774,17 +696,14 @@ static PyObject *PlainScan_finish(PlainScan *self, PyObject *const *args, Py_ssi
 static PyMethodDef PlainScan_methods[] = {
     {"answer", (PyCFunction)(void (*)(void))PlainScan_answer, METH_FASTCALL,
      "answer(ctx, plan, head) -> (Reply, line | None) | None: None when the UTC day changed."},
-    {"answer_rules", (PyCFunction)(void (*)(void))PlainScan_answer_rules, METH_FASTCALL,
-     "answer_rules(ctx, rule_plan, head) -> (Reply, line | None) | None | False: None when the UTC day changed, "
-     "False when Python decides."},
     {"finish", (PyCFunction)(void (*)(void))PlainScan_finish, METH_FASTCALL,
      "finish(ctx, base, prefix, suffix, plain, scan_id, now_us, visitor, returning, rule, variant, caps) -> "
      "(Reply, line): a recorded redirect decided in Python."},
-    {"answer_counted", (PyCFunction)(void (*)(void))PlainScan_answer_counted, METH_FASTCALL,
-     "answer_counted(ctx, counted_plan, head) -> (Reply, line | None) | None | False: as answer_rules, for a code "
-     "that counts, with the counters' state set (set_counters)."},
+    {"answer_routed", (PyCFunction)(void (*)(void))PlainScan_answer_routed, METH_FASTCALL,
+     "answer_routed(ctx, routed_plan, head) -> (Reply, line | None) | None | False: a code with rules or counts; "
+     "None when the UTC day changed, False when Python answers."},
     {"set_counters", (PyCFunction)PlainScan_set_counters, METH_VARARGS,
-     "set_counters(history, loaded, caps, history_size): MemoryCounters' state, for answer_counted."},
+     "set_counters(history, loaded, caps, history_size): MemoryCounters' state, for answer_routed."},
     {"set_day", (PyCFunction)PlainScan_set_day, METH_VARARGS,
      "set_day(start_us, end_us, keyed, previous=None): the UTC day's bounds, its keyed visitor hasher and the "
      "day before's (None: none)."},
@@ -865,8 +784,8 @@ static int count_hit(ScanPath *self, PyObject *slug) {
     return failed;
 }
 
-/* scan(scope, head) -> (Reply, line | None) when answered here (a plain code, or a code plain but
- * for its rules); else the ScanContext (None when FastContext declined the request) for the
+/* scan(scope, head) -> (Reply, line | None) when answered here (PlainScan.answer or
+ * answer_routed); else the ScanContext (None when FastContext declined the request) for the
  * Python path to go on with. */
 static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
@@ -884,25 +803,17 @@ static PyObject *ScanPath_scan(ScanPath *self, PyObject *const *args, Py_ssize_t
     }
     Py_INCREF(route);
     plan = PyObject_GetAttr(route, s_plan);
-    int kind = 0; /* 0 plain, 1 plain but for its rules, 2 counted */
-    if (plan == Py_None) {
-        Py_SETREF(plan, PyObject_GetAttr(route, s_rule_plan));
-        kind = 1;
-    }
-    if (plan == Py_None) {
-        Py_SETREF(plan, PyObject_GetAttr(route, s_counted_plan));
-        kind = 2;
-    }
+    int routed = plan == Py_None; /* rules or counts, maybe */
+    if (routed)
+        Py_SETREF(plan, PyObject_GetAttr(route, s_routed_plan));
     Py_DECREF(route);
     if (plan == NULL || plan == Py_None) {
         answer = plan == NULL ? NULL : Py_NewRef(ctx);
         goto done;
     }
     PyObject *answer_args[] = {ctx, plan, args[1]};
-    PlainScan *plain = (PlainScan *)self->plain;
-    answer = kind == 0   ? PlainScan_answer(plain, answer_args, 3)
-             : kind == 1 ? PlainScan_answer_rules(plain, answer_args, 3)
-                         : PlainScan_answer_counted(plain, answer_args, 3);
+    answer = routed ? PlainScan_answer_routed((PlainScan *)self->plain, answer_args, 3)
+                    : PlainScan_answer((PlainScan *)self->plain, answer_args, 3);
     if (answer == Py_None || answer == Py_False) { /* the Python path goes on (with the day's salt) */
         Py_SETREF(answer, Py_NewRef(ctx));
     } else if (answer != NULL && count_hit(self, slug) < 0) {
@@ -946,8 +857,7 @@ int scan_init(PyObject *module) {
     INTERN(s_redirect, "redirect");
     INTERN(s_nothing, "");
     INTERN(s_plan, "plan");
-    INTERN(s_rule_plan, "rule_plan");
-    INTERN(s_counted_plan, "counted_plan");
+    INTERN(s_routed_plan, "routed_plan");
     INTERN(s_popitem, "popitem");
     INTERN(s_limit, "limit");
     if ((empty_caps = PyDict_New()) == NULL)

@@ -82,7 +82,7 @@ class ScanHandler:
         self, cache: RouteCache, counters: Counters, salts: SaltRing, spool: Spool, *, accelerate: bool = True
     ) -> None:
         """``accelerate``: answer scans with the compiled parts of ``scanroute.native`` when they
-        are installed (``PlainScan`` for codes plain but for their rules, ``Rules`` for rules;
+        are installed (``PlainScan`` for whole scans, ``Rules`` for rules;
         the same replies and events as the Python path of :meth:`decide`)."""
         self.cache = cache
         self.counters = counters
@@ -157,10 +157,8 @@ class ScanHandler:
         no plan, or Python decides (see ``scan.c``)."""
         if route.plan is not None:
             return plain.answer(ctx, route.plan, head)  # type: ignore[no-any-return]
-        if route.rule_plan is not None:
-            return plain.answer_rules(ctx, route.rule_plan, head)  # type: ignore[no-any-return]
-        if route.counted_plan is not None:
-            return plain.answer_counted(ctx, route.counted_plan, head)  # type: ignore[no-any-return]
+        if route.routed_plan is not None:
+            return plain.answer_routed(ctx, route.routed_plan, head)  # type: ignore[no-any-return]
         return False
 
     def _sync_day(self, plain: scanpath.PlainScan) -> None:

@@ -49,10 +49,8 @@ class Route:
     """What the compiled answer of a plain code needs (``plain_plan``), ``None`` for others."""
     program: Program | None = field(init=False, compare=False, repr=False)
     """The rules lowered for the compiled engine (``routing.program``), ``None``: ``resolve`` only."""
-    rule_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
-    """What the compiled answer of a code with rules needs (``rule_plan``), ``None`` for others."""
-    counted_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
-    """What the compiled answer of a counted code needs (``counted_plan``), ``None`` for others."""
+    routed_plan: tuple[Any, ...] | None = field(init=False, compare=False, repr=False)
+    """What the compiled answer of a code with rules or counts needs (``routed_plan``)."""
 
     def __post_init__(self) -> None:
         # derived once: the route is immutable (plain attributes: read on every scan)
@@ -67,8 +65,7 @@ class Route:
         if scanpath is not None and routable is not None and not self.static:
             program = lower(routable, scanpath.Rules)
         object.__setattr__(self, "program", program)
-        object.__setattr__(self, "rule_plan", rule_plan(self))
-        object.__setattr__(self, "counted_plan", counted_plan(self))
+        object.__setattr__(self, "routed_plan", routed_plan(self))
 
     def destination(self, url: str) -> Prepared:
         """``url`` with this code's UTM parameters merged in, kept per destination URL (a code's
@@ -149,42 +146,19 @@ def plain_plan(route: Route) -> tuple[Any, ...] | None:
     return (*route.base, prefix, prepared.fragment, prepared.plain)
 
 
-def rule_plan(route: Route) -> tuple[Any, ...] | None:
-    """What ``PlainScan.answer_rules`` needs to answer a scan of a code with rules in full.
+def routed_plan(route: Route) -> tuple[Any, ...] | None:
+    """What ``PlainScan.answer_routed`` needs to answer a scan of a code with rules or counts.
 
-    For a code that is plain but for its rules (``plain_plan``'s conditions otherwise, rules
-    lowered to a ``Program``): ``(workspace, code, campaign, placement, creative, rules,
-    outcomes)``, where ``outcomes[i]`` is ``(prefix, suffix, plain, rule index, variant)`` for
-    ``Program.outcomes[i]`` (the Location as in ``plain_plan``), or ``None`` for an app page
-    (those scans take the Python path). ``None`` for any other code.
+    For an active code without expiry, coupon or query pass-through that has rules (lowered to
+    a ``Program``) or counts (visitor history, caps, a scan limit):
+    ``(workspace, code, campaign, placement, creative, rules, outcomes, code id, needs history,
+    has caps or a scan limit, scan limit or -1)``. ``rules`` is ``None`` for a code without
+    rules (its default destination is outcome 0); ``outcomes[i]`` is ``(prefix, suffix, plain,
+    rule index, variant, cap keys)`` for ``Program.outcomes[i]`` (the Location as in
+    ``plain_plan``), or ``None`` for an app page (those scans take the Python path). ``None``
+    for any other code.
     """
-    if route.counted or route.program is None:
-        return None
-    return _compiled_plan(route, with_caps=False)
-
-
-def counted_plan(route: Route) -> tuple[Any, ...] | None:
-    """What ``PlainScan.answer_counted`` needs to answer a scan of a counted code in full.
-
-    For a code that reads or counts visitor history, caps or a scan limit, and is otherwise
-    plain: ``rule_plan``'s tuple (``rules`` ``None`` for a code without rules: its default
-    destination is outcome 0; each outcome also lists the decision's cap keys), then ``(code
-    id, needs history, has caps or a scan limit, scan limit or -1)``. ``None`` for others.
-    """
-    limit = route.scan_limit
-    if not route.counted or (limit is not None and limit < 0) or route.routable is None:
-        return None
-    if route.program is None and route.routable.rules:
-        return None  # rules the compiled engine does not run: Python's path
-    planned = _compiled_plan(route, with_caps=True)
-    if planned is None:
-        return None
-    capped = bool(route.has_caps or limit)
-    return (*planned, route.code_id, route.needs_history, capped, -1 if limit is None else limit)
-
-
-def _compiled_plan(route: Route, *, with_caps: bool) -> tuple[Any, ...] | None:
-    routable, program = route.routable, route.program
+    routable, program, limit = route.routable, route.program, route.scan_limit
     if (
         routable is None
         or route.static
@@ -192,18 +166,29 @@ def _compiled_plan(route: Route, *, with_caps: bool) -> tuple[Any, ...] | None:
         or route.expires_at is not None
         or route.issue_coupon
         or route.forward_query
+        or (limit is not None and limit < 0)
+        or (program is None and (routable.rules or not route.counted))
     ):
         return None
-    decisions = program.outcomes if program is not None else (routable.default,)
     outcomes: list[tuple[Any, ...] | None] = []
-    for decision in decisions:
-        if decision.kind is not DecisionKind.REDIRECT or (decision.cap_keys and not with_caps):
+    for decision in program.outcomes if program is not None else (routable.default,):
+        if decision.kind is not DecisionKind.REDIRECT:
             outcomes.append(None)
             continue
         prepared = route.destination(decision.destination)
         variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
         prefix = prepared.sid_prefix if route.append_scan_id else None
-        outcome = (prefix, prepared.fragment, prepared.plain, decision.rule_index, variant)
-        outcomes.append((*outcome, decision.cap_keys) if with_caps else outcome)
+        outcomes.append(
+            (prefix, prepared.fragment, prepared.plain, decision.rule_index, variant, decision.cap_keys)
+        )
     rules = program.rules if program is not None else None
-    return (*route.base, rules, tuple(outcomes))
+    capped = bool(route.has_caps or limit)
+    return (
+        *route.base,
+        rules,
+        tuple(outcomes),
+        route.code_id,
+        route.needs_history,
+        capped,
+        -1 if limit is None else limit,
+    )
