@@ -2,11 +2,13 @@
 
 Plain data in (a ``ScanContext``), plain data out (a ``Reply`` and the scan's spool line); the
 edge does the ASGI part. The line must be in the spool BEFORE the reply is sent, so that a
-redirect that was sent always has its scan on disk. The edge calls ``quick`` (no coroutine, for
-codes that count nothing: most of them) or ``answer`` (awaits the route load and the counters)
-and appends the line itself (``ScanHandler.appends``), one write per event-loop iteration.
-Scans of plain codes (``redirect.route.plain_plan``) are answered by the compiled
-``PlainScan`` of ``scanroute.native`` when it is installed; ``decide`` is its reference.
+redirect that was sent always has its scan on disk. The edge calls ``quick`` (no coroutine:
+the route and its counts are in memory, as they are for almost every scan) or ``answer`` (awaits
+the route load and the counters) and appends the line itself (``ScanHandler.appends``), one
+write per event-loop iteration. Scans of codes with a plan (``redirect.route.plain_plan``,
+``routed_plan``) are answered by the compiled ``PlainScan`` of ``scanroute.native`` when it is
+installed, routed by its ``Rules`` (``routing.program``); ``decide`` and ``resolve`` are their
+reference.
 """
 
 from __future__ import annotations
