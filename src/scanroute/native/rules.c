@@ -4,8 +4,8 @@
  * the outcome (routing.program.Program.outcomes) that resolve's Decision would be, or None when
  * it declines: a condition it does not run here (an IPv6 client address, a query that is not a
  * dict or mapping proxy), a time its zone callback cannot express, any unexpected value. The
- * caller then runs resolve. pick never records an error: a rule that would raise in resolve
- * makes pick decline, so resolve reports it.
+ * caller then runs resolve. pick never records an error: for a visit of Visit's declared types,
+ * a rule that would raise in resolve makes pick decline, so resolve reports it.
  *
  * tests/native/test_rules.py holds pick to resolve on generated rules, visits and times.
  */

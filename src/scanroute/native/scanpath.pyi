@@ -25,7 +25,7 @@ class FastContext:
     def build(self, scope: Mapping[str, Any]) -> Any: ...
 
 class PlainScan:
-    """Answers scans of plain codes (``redirect.route.plain_plan``)."""
+    """Answers whole scans of codes with a plan (``redirect.route.plain_plan``, ``routed_plan``)."""
 
     def __init__(
         self,
@@ -75,7 +75,7 @@ class Rules:
     ) -> int | None: ...
 
 class ScanPath:
-    """The edge's compiled first step: context, route, and a plain code's whole answer."""
+    """The edge's compiled first step: context, route, and (for a code with a plan) the whole answer."""
 
     def __init__(
         self, *, context: FastContext, plain: PlainScan, routes: dict[str, Any], hits: Any

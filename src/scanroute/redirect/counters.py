@@ -69,10 +69,13 @@ class MemoryCounters:
         """Today's plus yesterday's count for this visitor (memory only once the code is loaded)."""
         if route.code_id not in self._loaded:
             await self._load(route.code_id)
+        return self._prior(route.code_id, today, yesterday)
+
+    def _prior(self, code_id: int, today: str, yesterday: str | None) -> int:
         history = self._history
-        count = history.get((route.code_id, today), 0)
+        count = history.get((code_id, today), 0)
         if yesterday is not None:
-            count += history.get((route.code_id, yesterday), 0)
+            count += history.get((code_id, yesterday), 0)
         return count
 
     async def _load(self, code_id: int) -> None:
@@ -121,10 +124,7 @@ class MemoryCounters:
         if today is not None:
             if code_id not in self._loaded:
                 return None
-            history = self._history
-            prior = history.get((code_id, today), 0)
-            if yesterday is not None:
-                prior += history.get((code_id, yesterday), 0)
+            prior = self._prior(code_id, today, yesterday)
         caps = _NO_CAPS
         if route.has_caps or route.scan_limit:
             loaded = self._caps.get(code_id)

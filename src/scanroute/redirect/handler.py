@@ -111,12 +111,12 @@ class ScanHandler:
 
     @property
     def accelerated(self) -> bool:
-        """Whether scans of plain codes take the compiled path."""
+        """Whether scans take the compiled path (``scanroute.native`` is installed and enabled)."""
         return self._plain is not None
 
     @property
     def compiled(self) -> scanpath.PlainScan | None:
-        """The compiled answer of plain codes (for ``scanpath.ScanPath``), ``None`` without it."""
+        """The compiled whole answer (for ``scanpath.ScanPath``), ``None`` without it."""
         return self._plain
 
     async def route(self, slug: str) -> Route | None:

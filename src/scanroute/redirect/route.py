@@ -130,42 +130,31 @@ def plain_plan(route: Route) -> tuple[Any, ...] | None:
     """
     routable = route.routable
     if (
-        route.static
-        or route.status != "active"
+        not _answerable(route)
         or routable is None
         or routable.rules
         or route.counted
-        or route.expires_at is not None
-        or route.issue_coupon
-        or route.forward_query
         or routable.default.kind is not DecisionKind.REDIRECT
     ):
         return None
-    prepared = route.destination(routable.default.destination)
-    prefix = prepared.sid_prefix if route.append_scan_id else None
-    return (*route.base, prefix, prepared.fragment, prepared.plain)
+    return (*route.base, *_location(route, routable.default.destination))
 
 
 def routed_plan(route: Route) -> tuple[Any, ...] | None:
     """What ``PlainScan.answer_routed`` needs to answer a scan of a code with rules or counts.
 
-    For an active code without expiry, coupon or query pass-through that has rules (lowered to
-    a ``Program``) or counts (visitor history, caps, a scan limit):
-    ``(workspace, code, campaign, placement, creative, rules, outcomes, code id, needs history,
-    has caps or a scan limit, scan limit or -1)``. ``rules`` is ``None`` for a code without
-    rules (its default destination is outcome 0); ``outcomes[i]`` is ``(prefix, suffix, plain,
-    rule index, variant, cap keys)`` for ``Program.outcomes[i]`` (the Location as in
-    ``plain_plan``), or ``None`` for an app page (those scans take the Python path). ``None``
-    for any other code.
+    For a code ``plain_plan`` would take but for its rules (lowered to a ``Program``) or its
+    counts (visitor history, caps, a scan limit): ``(workspace, code, campaign, placement,
+    creative, rules, outcomes, code id, needs history, has caps or a scan limit, scan limit or
+    -1)``. ``rules`` is ``None`` for a code without rules (its default destination is outcome
+    0); ``outcomes[i]`` is ``(prefix, suffix, plain, rule index, variant, cap keys)`` for
+    ``Program.outcomes[i]`` (the Location as in ``plain_plan``), or ``None`` for an app page
+    (those scans take the Python path). ``None`` for any other code.
     """
     routable, program, limit = route.routable, route.program, route.scan_limit
     if (
-        routable is None
-        or route.static
-        or route.status != "active"
-        or route.expires_at is not None
-        or route.issue_coupon
-        or route.forward_query
+        not _answerable(route)
+        or routable is None
         or (limit is not None and limit < 0)
         or (program is None and (routable.rules or not route.counted))
     ):
@@ -175,12 +164,9 @@ def routed_plan(route: Route) -> tuple[Any, ...] | None:
         if decision.kind is not DecisionKind.REDIRECT:
             outcomes.append(None)
             continue
-        prepared = route.destination(decision.destination)
         variant = decision.variant_label or (None if decision.variant is None else str(decision.variant))
-        prefix = prepared.sid_prefix if route.append_scan_id else None
-        outcomes.append(
-            (prefix, prepared.fragment, prepared.plain, decision.rule_index, variant, decision.cap_keys)
-        )
+        location = _location(route, decision.destination)
+        outcomes.append((*location, decision.rule_index, variant, decision.cap_keys))
     rules = program.rules if program is not None else None
     capped = bool(route.has_caps or limit)
     return (
@@ -192,3 +178,22 @@ def routed_plan(route: Route) -> tuple[Any, ...] | None:
         capped,
         -1 if limit is None else limit,
     )
+
+
+def _answerable(route: Route) -> bool:
+    """Whether the compiled path may answer the code's scans at all: an active dynamic code
+    without expiry, coupon or query pass-through."""
+    return not (
+        route.static
+        or route.status != "active"
+        or route.expires_at is not None
+        or route.issue_coupon
+        or route.forward_query
+    )
+
+
+def _location(route: Route, destination: str) -> tuple[str | None, str, str]:
+    """``(prefix, suffix, plain)`` of a Location to ``destination``: ``prefix + scan id +
+    suffix``, or ``plain`` when ``prefix`` is ``None`` (no scan id appended)."""
+    prepared = route.destination(destination)
+    return prepared.sid_prefix if route.append_scan_id else None, prepared.fragment, prepared.plain

@@ -108,7 +108,8 @@ class ScanRuntime:
 
     def _fast_scan(self) -> Callable[[dict[str, Any], bool], Any] | None:
         """The compiled first step of a scan (``scanpath.ScanPath.scan``): context, route and,
-        for a plain code, the whole answer; ``None`` without the compiled scan path."""
+        for a code with a plan (``Route.plan``, ``Route.routed_plan``), the whole answer;
+        ``None`` without the compiled scan path."""
         context, plain = self.contexts.compiled, self.handler.compiled
         if scanpath is None or context is None or plain is None:
             return None

@@ -87,7 +87,7 @@ class Edge:
         head = method == "HEAD"
         handler = runtime.handler
         try:
-            fast = runtime.fast_scan  # compiled: context, route, a plain code's whole answer
+            fast = runtime.fast_scan  # compiled: context, route, and (most scans) the whole answer
             scanned = fast(scope, head) if fast is not None else None
             if type(scanned) is tuple:
                 reply, line = scanned
